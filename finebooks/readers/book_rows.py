@@ -1,0 +1,191 @@
+"""Book-row readers: one row per book in Parquet, JSONL or a Hugging Face dataset.
+
+These are datatrove's own readers (``ParquetReader``, ``JsonlReader``,
+``HuggingFaceDatasetReader``) with three things added for books:
+
+* a **metadata mapping** from the source's column names to FineBooks keys
+  (``{"creator": "author", "date": "year"}``); ``year`` values are parsed to ``int``;
+* stable ids ``source/<id column>`` and ``n_pages`` computed from the form feeds in the text
+  (a text column holding a list of page strings is joined with ``\\f``);
+* **accounting**: datatrove skips rows without text and malformed JSON lines with only a log
+  line, and a truncated Parquet file raises. Here each such row or file becomes an exclusion
+  record (``empty_text``, ``malformed_json``, ``unreadable_file``) written to
+  ``exclusion_writer`` and counted in the step's stats, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.pipeline.readers import HuggingFaceDatasetReader, JsonlReader, ParquetReader
+from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.logging import logger
+
+from finebooks.book import PAGE_SEPARATOR, book_id, join_pages, parse_year
+from finebooks.exclusions import exclusion_record
+
+
+class _BookRowMixin:
+    """Metadata mapping, page handling and accounting shared by the book-row readers."""
+
+    name = "read_book_rows"
+    format = "book_rows"
+
+    def _setup_books(self, source: str, metadata_mapping: Mapping[str, str] | None, exclusion_writer):
+        self.source = source
+        self.metadata_mapping = dict(metadata_mapping or {})
+        self.exclusion_writer = exclusion_writer
+        self._writer = None
+
+    def book_adapter(self, data: dict, path: str, id_in_file):
+        text = data.pop(self.text_key, None)
+        if isinstance(text, (list, tuple)):  # a list of pages
+            text = join_pages(str(p or "") for p in text)
+        raw_id = data.pop(self.id_key, None)
+        identifier = str(raw_id) if raw_id not in (None, "") else f"{path}#{id_in_file}"
+        meta = data.pop("metadata", None) or {}
+        if not isinstance(meta, dict):
+            meta = {"metadata": meta}
+        meta.update(data)
+        for src, dst in self.metadata_mapping.items():
+            if src in meta:
+                meta[dst] = meta.pop(src)
+        if "year" in meta:
+            meta["year"] = parse_year(meta["year"])
+        meta.setdefault("source", self.source)
+        meta.setdefault("source_path", path)
+        meta["format"] = self.format
+        return {"text": text or "", "id": book_id(self.source, identifier), "metadata": meta}
+
+    def get_document_from_dict(self, data: dict, source_file: str, id_in_file):
+        parsed = self.adapter(data, source_file, id_in_file)
+        if not parsed["text"].replace(PAGE_SEPARATOR, "").strip():
+            self._account(parsed["id"], "empty_text", f"row {id_in_file} of {source_file} has no text", parsed["metadata"])
+            return None
+        doc = Document(**parsed)
+        if self.default_metadata:
+            doc.metadata = self.default_metadata | doc.metadata
+        doc.metadata["n_pages"] = doc.text.count(PAGE_SEPARATOR) + 1
+        self.stat_update("books")
+        return doc
+
+    def _account(self, doc_id: str, code: str, detail: str, metadata: dict | None = None):
+        self.stat_update("excluded", f"excluded_{code}")
+        logger.warning(f"{self.name}: excluded {doc_id}: {code}: {detail}")
+        if self._writer is not None:
+            self._writer.write(exclusion_record(doc_id, self.name, f"{code}: {detail}", metadata))
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
+            self._writer = writer
+            yield from super().run(data, rank, world_size)
+            self._writer = None
+
+
+class BookParquetReader(_BookRowMixin, ParquetReader):
+    """Books stored one per row in Parquet files (datatrove ``ParquetReader`` + book handling).
+
+    Args:
+        data_folder: folder with the Parquet files.
+        text_key / id_key: text and identifier columns (text may be a list of pages).
+        metadata_mapping: ``{source column: FineBooks metadata key}``; other columns are kept as-is.
+        source: collection name used in ids (default: the folder name).
+        exclusion_writer: writer for exclusion records (empty rows, unreadable files).
+        Other arguments are datatrove ``ParquetReader``'s.
+    """
+
+    name = "read_book_parquet"
+    format = "book_parquet"
+
+    def __init__(self, data_folder, text_key: str = "text", id_key: str = "id",
+                 metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
+                 exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**.parquet", **kwargs):
+        super().__init__(data_folder, text_key=text_key, id_key=id_key, adapter=_adapter,
+                         glob_pattern=glob_pattern, **kwargs)
+        self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
+
+    def read_file(self, filepath: str):
+        try:
+            yield from super().read_file(filepath)
+        except Exception as e:  # truncated / not Parquet: the whole file is an accounted exclusion
+            self._account(book_id(self.source, filepath), "unreadable_file", f"{e.__class__.__name__}: {e}",
+                          {"source_path": filepath})
+
+
+class BookJsonlReader(_BookRowMixin, JsonlReader):
+    """Books stored one per line in JSONL files (datatrove ``JsonlReader`` + book handling).
+
+    A line that is not valid JSON is excluded as ``malformed_json`` (datatrove would only log it).
+    Arguments as :class:`BookParquetReader`, plus ``compression`` ("infer" by default).
+    """
+
+    name = "read_book_jsonl"
+    format = "book_jsonl"
+
+    def __init__(self, data_folder, text_key: str = "text", id_key: str = "id",
+                 metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
+                 exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**.jsonl*", **kwargs):
+        super().__init__(data_folder, text_key=text_key, id_key=id_key, adapter=_adapter,
+                         glob_pattern=glob_pattern, **kwargs)
+        self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
+
+    def read_file(self, filepath: str):
+        import orjson
+
+        try:
+            with self.data_folder.open(filepath, "r", compression=self.compression, encoding="utf-8") as f:
+                for li, line in enumerate(f):
+                    if not line.strip():
+                        continue
+                    with self.track_time():
+                        try:
+                            row = orjson.loads(line)
+                        except orjson.JSONDecodeError as e:
+                            self._account(book_id(self.source, f"{filepath}#L{li + 1}"), "malformed_json", str(e),
+                                          {"source_path": filepath})
+                            continue
+                        if not isinstance(row, dict):
+                            self._account(book_id(self.source, f"{filepath}#L{li + 1}"), "malformed_json",
+                                          "line is not a JSON object", {"source_path": filepath})
+                            continue
+                        document = self.get_document_from_dict(row, filepath, li)
+                    if document:
+                        yield document
+        except (UnicodeDecodeError, EOFError, OSError) as e:
+            self._account(book_id(self.source, filepath), "unreadable_file", f"{e.__class__.__name__}: {e}",
+                          {"source_path": filepath})
+
+
+class BookHFReader(_BookRowMixin, HuggingFaceDatasetReader):
+    """Books from a Hugging Face dataset (datatrove ``HuggingFaceDatasetReader`` + book handling).
+
+    ``dataset`` and ``dataset_options`` go to ``datasets.load_dataset``; a local builder such as
+    ``dataset="parquet", dataset_options={"data_files": "books/*.parquet", "split": "train"}`` or a
+    path saved with ``save_to_disk`` (``load_from_disk=True``) works offline. Hub names need a
+    network and are never required.
+    """
+
+    name = "read_book_hf"
+    format = "book_hf"
+
+    def __init__(self, dataset: str, dataset_options: dict | None = None, text_key: str = "text",
+                 id_key: str = "id", metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
+                 exclusion_writer: DiskWriter | None = None, **kwargs):
+        super().__init__(dataset, dataset_options=dataset_options, text_key=text_key, id_key=id_key,
+                         adapter=_adapter, **kwargs)
+        self._setup_books(source or _base(dataset), metadata_mapping, exclusion_writer)
+
+    def get_document_from_dict(self, data: dict, source: str, id_in_file):
+        return _BookRowMixin.get_document_from_dict(self, data, source, id_in_file)
+
+
+def _adapter(self, data: dict, path: str, id_in_file):
+    return self.book_adapter(data, path, id_in_file)
+
+
+def _base(path: str) -> str:
+    import os
+
+    return os.path.basename(str(path).rstrip("/\\")).split(".")[0] or "books"
