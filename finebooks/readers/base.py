@@ -90,7 +90,8 @@ def decode_text(raw: bytes, encoding: str = "utf-8", fallback_encodings: Sequenc
             errors.append(f"{enc}: {e.__class__.__name__}")
             continue
         check_not_binary(text)
-        return text, codecs.lookup(enc).name
+        name = codecs.lookup(enc).name
+        return text, "utf-8" if name == "utf-8-sig" else name
     raise BadInput("undecodable", "could not decode as " + ", ".join(errors))
 
 
@@ -142,7 +143,7 @@ class BookReader(PipelineStep):
         progress: bool = False,
     ):
         super().__init__()
-        self.data_folder = get_datafolder(data_folder)
+        self.data_folder = as_datafolder(data_folder)
         self.source = source or _folder_name(self.data_folder.path)
         self.glob_pattern = glob_pattern
         self.recursive = recursive
@@ -236,6 +237,13 @@ class BookReader(PipelineStep):
                     emitted += 1
                     yield doc
                 pbar.update()
+
+
+def as_datafolder(data_folder):
+    """``get_datafolder`` that also accepts ``pathlib.Path``."""
+    if isinstance(data_folder, os.PathLike):
+        data_folder = os.fspath(data_folder)
+    return get_datafolder(data_folder)
 
 
 def _folder_name(path: str) -> str:

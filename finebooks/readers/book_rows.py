@@ -25,6 +25,7 @@ from datatrove.utils.logging import logger
 
 from finebooks.book import PAGE_SEPARATOR, book_id, join_pages, parse_year
 from finebooks.exclusions import exclusion_record
+from finebooks.readers.base import as_datafolder
 
 
 class _BookRowMixin:
@@ -102,7 +103,7 @@ class BookParquetReader(_BookRowMixin, ParquetReader):
     def __init__(self, data_folder, text_key: str = "text", id_key: str = "id",
                  metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
                  exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**.parquet", **kwargs):
-        super().__init__(data_folder, text_key=text_key, id_key=id_key, adapter=_adapter,
+        super().__init__(as_datafolder(data_folder), text_key=text_key, id_key=id_key, adapter=_adapter,
                          glob_pattern=glob_pattern, **kwargs)
         self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
 
@@ -127,7 +128,7 @@ class BookJsonlReader(_BookRowMixin, JsonlReader):
     def __init__(self, data_folder, text_key: str = "text", id_key: str = "id",
                  metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
                  exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**.jsonl*", **kwargs):
-        super().__init__(data_folder, text_key=text_key, id_key=id_key, adapter=_adapter,
+        super().__init__(as_datafolder(data_folder), text_key=text_key, id_key=id_key, adapter=_adapter,
                          glob_pattern=glob_pattern, **kwargs)
         self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
 

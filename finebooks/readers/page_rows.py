@@ -18,14 +18,14 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from datatrove.data import Document, DocumentsPipeline
-from datatrove.io import DataFolderLike, get_datafolder
+from datatrove.io import DataFolderLike
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 
 from finebooks.book import book_id, make_book, parse_year
 from finebooks.exclusions import exclusion_record
-from finebooks.readers.base import _folder_name, natural_key
+from finebooks.readers.base import _folder_name, as_datafolder, natural_key
 
 
 class PageRowReader(PipelineStep):
@@ -67,7 +67,7 @@ class PageRowReader(PipelineStep):
         super().__init__()
         if file_format not in ("auto", "parquet", "jsonl"):
             raise ValueError(f"file_format must be 'auto', 'parquet' or 'jsonl', not {file_format!r}")
-        self.data_folder = get_datafolder(data_folder)
+        self.data_folder = as_datafolder(data_folder)
         self.file_format = file_format
         self.book_id_column = book_id_column
         self.page_column = page_column
