@@ -183,12 +183,12 @@ class BookReader(PipelineStep):
         with self.data_folder.open(path, "rb") as f:
             return f.read()
 
-    def _exclude(self, unit: BookUnit, err: BadInput, writer) -> None:
+    def _exclude(self, unit: BookUnit, err: BadInput, writer, rank: int = 0) -> None:
         self.stat_update("excluded", f"excluded_{err.code}")
         doc_id = self.make_id(unit.key)
         logger.warning(f"{self.name}: excluded {doc_id} ({unit.paths[0]}{' ...' if len(unit.paths) > 1 else ''}): {err.reason}")
         if writer is not None:
-            writer.write(exclusion_record(doc_id, self.name, err.reason, self.base_metadata(unit)))
+            writer.write(exclusion_record(doc_id, self.name, err.reason, self.base_metadata(unit)), rank)
 
     def _validate(self, doc: Document) -> None:
         """Every emitted book has text and a page count consistent with its form feeds."""
@@ -217,12 +217,12 @@ class BookReader(PipelineStep):
                         for doc in docs:
                             self._validate(doc)
                 except BadInput as err:
-                    self._exclude(unit, err, writer)
+                    self._exclude(unit, err, writer, rank)
                     pbar.update()
                     continue
                 except Exception as err:  # a reader bug or an unforeseen format quirk: account, don't crash
                     logger.opt(exception=err).warning(f"{self.name}: unexpected error on {unit.key}")
-                    self._exclude(unit, BadInput("read_error", f"{err.__class__.__name__}: {err}"), writer)
+                    self._exclude(unit, BadInput("read_error", f"{err.__class__.__name__}: {err}"), writer, rank)
                     pbar.update()
                     continue
                 for doc in docs:

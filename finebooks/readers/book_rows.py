@@ -39,6 +39,7 @@ class _BookRowMixin:
         self.metadata_mapping = dict(metadata_mapping or {})
         self.exclusion_writer = exclusion_writer
         self._writer = None
+        self._rank = 0
 
     def book_adapter(self, data: dict, path: str, id_in_file):
         text = data.pop(self.text_key, None)
@@ -76,11 +77,11 @@ class _BookRowMixin:
         self.stat_update("excluded", f"excluded_{code}")
         logger.warning(f"{self.name}: excluded {doc_id}: {code}: {detail}")
         if self._writer is not None:
-            self._writer.write(exclusion_record(doc_id, self.name, f"{code}: {detail}", metadata))
+            self._writer.write(exclusion_record(doc_id, self.name, f"{code}: {detail}", metadata), self._rank)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
-            self._writer = writer
+            self._writer, self._rank = writer, rank
             yield from super().run(data, rank, world_size)
             self._writer = None
 
@@ -102,7 +103,7 @@ class BookParquetReader(_BookRowMixin, ParquetReader):
 
     def __init__(self, data_folder, text_key: str = "text", id_key: str = "id",
                  metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
-                 exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**.parquet", **kwargs):
+                 exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**/*.parquet", **kwargs):
         super().__init__(as_datafolder(data_folder), text_key=text_key, id_key=id_key, adapter=_adapter,
                          glob_pattern=glob_pattern, **kwargs)
         self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
@@ -127,7 +128,7 @@ class BookJsonlReader(_BookRowMixin, JsonlReader):
 
     def __init__(self, data_folder, text_key: str = "text", id_key: str = "id",
                  metadata_mapping: Mapping[str, str] | None = None, source: str | None = None,
-                 exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**.jsonl*", **kwargs):
+                 exclusion_writer: DiskWriter | None = None, glob_pattern: str | None = "**/*.jsonl*", **kwargs):
         super().__init__(as_datafolder(data_folder), text_key=text_key, id_key=id_key, adapter=_adapter,
                          glob_pattern=glob_pattern, **kwargs)
         self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)

@@ -107,7 +107,7 @@ class PageRowReader(PipelineStep):
             if missing:
                 return f"missing_columns: {missing} (has {cols})"
             if kind == "jsonl":  # make DuckDB parse every line now, not halfway through the query
-                con.execute(f"SELECT count(*) FROM {rel}").fetchone()
+                con.execute(f"SELECT count(*) FROM {rel}").fetchall()
             return None
         except Exception as e:  # duckdb raises several exception classes for corrupt files
             return f"unreadable_file: {e.__class__.__name__}: {str(e).splitlines()[0]}"
@@ -133,7 +133,7 @@ class PageRowReader(PipelineStep):
                     logger.warning(f"{self.name}: excluded file {rel_path}: {reason}")
                     if writer is not None:
                         writer.write(exclusion_record(book_id(self.source, rel_path), self.name, reason,
-                                                      {"source": self.source, "source_path": rel_path}))
+                                                      {"source": self.source, "source_path": rel_path}), rank)
             if not good["parquet"] and not good["jsonl"]:
                 logger.warning(f"{self.name}: no readable page-row files in {self.data_folder.path}")
                 return
@@ -170,15 +170,15 @@ class PageRowReader(PipelineStep):
             for i, bid in enumerate(cols["__book"]):
                 if bid != current:
                     if current is not None:
-                        yield from self._emit(current, pages, page_nos, first_meta, writer)
+                        yield from self._emit(current, pages, page_nos, first_meta, writer, rank)
                     current, pages, page_nos = bid, [], []
                     first_meta = {self.metadata_columns[c]: cols[f"__m_{j}"][i] for j, c in enumerate(meta_cols)}
                 pages.append(cols["__text"][i] or "")
                 page_nos.append(cols["__page"][i])
         if current is not None:
-            yield from self._emit(current, pages, page_nos, first_meta, writer)
+            yield from self._emit(current, pages, page_nos, first_meta, writer, rank)
 
-    def _emit(self, bid, pages, page_nos, first_meta, writer) -> Iterator[Document]:
+    def _emit(self, bid, pages, page_nos, first_meta, writer, rank) -> Iterator[Document]:
         with self.track_time():
             meta = dict(self.default_metadata)
             meta.update({k: v for k, v in first_meta.items() if v is not None})
@@ -192,7 +192,7 @@ class PageRowReader(PipelineStep):
                 self.stat_update("excluded", "excluded_no_text")
                 logger.warning(f"{self.name}: excluded {doc_id}: no_text")
                 if writer is not None:
-                    writer.write(exclusion_record(doc_id, self.name, "no_text: every page row is empty", meta))
+                    writer.write(exclusion_record(doc_id, self.name, "no_text: every page row is empty", meta), rank)
                 return
             doc = make_book(pages, id=doc_id, metadata=meta)
         self.stat_update("books")
