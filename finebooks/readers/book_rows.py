@@ -16,6 +16,7 @@ These are datatrove's own readers (``ParquetReader``, ``JsonlReader``,
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Mapping
 
 from datatrove.data import Document, DocumentsPipeline
@@ -50,7 +51,11 @@ class _BookRowMixin:
         meta = data.pop("metadata", None) or {}
         if not isinstance(meta, dict):
             meta = {"metadata": meta}
-        meta.update(data)
+        packed = data.pop("metadata_json", None)  # written by BookParquetWriter: the full metadata
+        if packed:
+            meta.update(json.loads(packed))
+            data = {k: v for k, v in data.items() if k not in meta}
+        meta.update({k: v for k, v in data.items() if v is not None or k not in meta})
         for src, dst in self.metadata_mapping.items():
             if src in meta:
                 meta[dst] = meta.pop(src)
@@ -59,7 +64,9 @@ class _BookRowMixin:
         meta.setdefault("source", self.source)
         meta.setdefault("source_path", path)
         meta["format"] = self.format
-        return {"text": text or "", "id": book_id(self.source, identifier), "metadata": meta}
+        # rows written by FineBooks already carry a full book id: keep it so ids survive a round trip
+        doc_id = identifier if packed and raw_id not in (None, "") else book_id(self.source, identifier)
+        return {"text": text or "", "id": doc_id, "metadata": meta}
 
     def get_document_from_dict(self, data: dict, source_file: str, id_in_file):
         parsed = self.adapter(data, source_file, id_in_file)
