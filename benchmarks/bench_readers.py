@@ -68,8 +68,7 @@ def main(argv=None) -> int:
     (tmp / "ff").mkdir()
     (tmp / "rows").mkdir()
     with open(tmp / "jsonl" / "books.jsonl", "w", encoding="utf-8") as f:
-        for d in books:
-            f.write(json.dumps({"id": d.id, "text": d.text.replace("\f", "\n\n")}) + "\n")
+        f.writelines(json.dumps({"id": d.id, "text": d.text.replace("\f", "\n\n")}) + "\n" for d in books)
     rows = []
     for d in books:
         (tmp / "ff" / (d.id.split("/")[-1] + ".txt")).write_text(d.text, encoding="utf-8")

@@ -39,12 +39,15 @@ def run_quickstart(sample_dir: str | Path, output: str | Path, seed: int = 0, wo
     if not (sample_dir / "labels.jsonl").exists():
         echo(f"writing the sample collection to {sample_dir} ...")
         make_sample(sample_dir, seed=seed)
+    seconds = 0.0
     for name, fmt, rel, options in SAMPLE_JOBS:
         path = sample_dir / rel
         if not path.exists():
             continue
         echo(f"reading {name} ({fmt}) from {path}")
-        run_read(fmt, str(path), str(output), workers=workers, reader_options=dict(options), name=name)
+        seconds += run_read(fmt, str(path), str(output), workers=workers, reader_options=dict(options),
+                            name=name).seconds
     summary = summarise(output)
+    summary.seconds = seconds
     save_summary(summary, output / "summary.json")
     return summary

@@ -1073,7 +1073,7 @@ def _write_bad(out: Path, seed: int, books: list[Book], latin1: Book) -> list[di
                  "</head><body>\n</span></p></div>\n<<!-- -->>\n")
     _write(out, "bad/hocr/malformed.hocr", malformed)
     label("malformed", "hocr", "bad/hocr/malformed.hocr", "bad_input",
-          {"expected_reason": "no_pages", "what": "broken markup with an empty body: no ocr_page, no words"})
+          {"expected_reason": "malformed_xml", "what": "broken, cut-off markup (no </html>) with no ocr_page and no words"})
 
     text = "\f".join(pg.text() for pg in latin1.pages)
     _write(out, "bad/formfeed/latin1.txt", text.encode("iso-8859-1"))
@@ -1107,7 +1107,7 @@ recorded in `labels.jsonl`; `books.jsonl` holds the ground truth of each book.
 | `hocr/<book_id>.hocr` | one multi-page hOCR file per book: `ocr_page > ocr_carea > ocr_par > ocr_line > ocrx_word` with `title="bbox ...; x_wconf NN"` |
 | `page_rows.parquet` | one row per page: `book_id` (string), `page` (int, from 1), `text`; rows are shuffled |
 | `book_rows.jsonl` | one row per book: `identifier`, `content` (pages joined by `\\f`), `title`, `creator`, `date` (free text such as `1843`, `[1843]`, `c. 1843`), `lang` |
-| `bad/` | inputs a reader must exclude with a reason (not crash): `bad/trove/empty.txt` (0 bytes), `bad/trove/binary.txt` (NUL bytes), `bad/alto/truncated/0001.xml` (cut-off XML), `bad/hocr/malformed.hocr` (no pages, no words) — and `bad/formfeed/latin1.txt`, a *valid* ISO-8859-1 book that must be read through the fallback encoding |
+| `bad/` | inputs a reader must exclude with a reason (not crash): `bad/trove/empty.txt` (0 bytes), `bad/trove/binary.txt` (NUL bytes), `bad/alto/truncated/0001.xml` (cut-off XML), `bad/hocr/malformed.hocr` (broken, cut-off markup: no pages, no words) — and `bad/formfeed/latin1.txt`, a *valid* ISO-8859-1 book that must be read through the fallback encoding |
 | `labels.jsonl` | one line per planted defect (below) |
 | `books.jsonl` | ground truth, one line per book (below) |
 

@@ -68,3 +68,22 @@ def test_formats_lists_every_reader(capsys):
     out = capsys.readouterr().out
     for name in ("trove", "alto", "hocr", "abbyy", "page_rows", "book_jsonl", "hf"):
         assert name in out
+
+
+def test_quickstart_accounts_for_every_sample_book(tmp_path, capsys):
+    """Known-answer check: every sample book is kept, every planted bad input excluded as labelled."""
+    sample, out = tmp_path / "sample", tmp_path / "run"
+    assert main(["quickstart", "--sample", str(sample), "--output", str(out)]) == 0
+    books = [json.loads(line) for line in (sample / "books.jsonl").read_text().splitlines()]
+    labels = [json.loads(line) for line in (sample / "labels.jsonl").read_text().splitlines()]
+    bad = {lab["book_id"]: lab["detail"]["expected_reason"] for lab in labels if lab["defect"] == "bad_input"}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["kept"] == len(books)  # the ISO-8859-1 book is read through the fallback encoding
+    assert summary["excluded"] == len(bad)
+    kept = pq.read_table(list((out / "books").rglob("*.parquet"))).to_pylist()
+    pages_by_book = {b["book_id"]: b["n_pages"] for b in books}
+    for row in kept:
+        assert row["n_pages"] == pages_by_book[row["id"].split("/")[-1]], row["id"]
+    excluded = pq.read_table(list((out / "excluded").rglob("*.parquet"))).to_pylist()
+    got = {e["id"].split("/")[-1]: e["exclusion_reason"].split(":")[0] for e in excluded}
+    assert got == bad

@@ -81,6 +81,9 @@ def decode_text(raw: bytes, encoding: str = "utf-8", fallback_encodings: Sequenc
         if raw.startswith(bom):
             candidates.append(enc)
             break
+    if not candidates and b"\x00" in raw[:100_000]:
+        # NUL bytes never occur in 8-bit or UTF-8 text: an image, PDF or UTF-16 without a BOM
+        raise BadInput("binary_content", "the file contains NUL bytes (not 8-bit or UTF-8 text)")
     candidates += [encoding, *fallback_encodings]
     errors = []
     for enc in candidates:
@@ -220,7 +223,7 @@ class BookReader(PipelineStep):
                     self._exclude(unit, err, writer, rank)
                     pbar.update()
                     continue
-                except Exception as err:  # a reader bug or an unforeseen format quirk: account, don't crash
+                except Exception as err:  # noqa: BLE001 - a reader bug or an unforeseen format quirk: account, don't crash
                     logger.opt(exception=err).warning(f"{self.name}: unexpected error on {unit.key}")
                     self._exclude(unit, BadInput("read_error", f"{err.__class__.__name__}: {err}"), writer, rank)
                     pbar.update()

@@ -118,7 +118,7 @@ class BookParquetReader(_BookRowMixin, ParquetReader):
     def read_file(self, filepath: str):
         try:
             yield from super().read_file(filepath)
-        except Exception as e:  # truncated / not Parquet: the whole file is an accounted exclusion
+        except Exception as e:  # noqa: BLE001 - truncated / not Parquet: the whole file is an accounted exclusion
             self._account(book_id(self.source, filepath), "unreadable_file", f"{e.__class__.__name__}: {e}",
                           {"source_path": filepath})
 

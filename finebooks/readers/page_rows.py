@@ -109,7 +109,7 @@ class PageRowReader(PipelineStep):
             if kind == "jsonl":  # make DuckDB parse every line now, not halfway through the query
                 con.execute(f"SELECT count(*) FROM {rel}").fetchall()
             return None
-        except Exception as e:  # duckdb raises several exception classes for corrupt files
+        except Exception as e:  # noqa: BLE001 - duckdb raises several exception classes for corrupt files
             return f"unreadable_file: {e.__class__.__name__}: {str(e).splitlines()[0]}"
 
     # ------------------------------------------------------------------ run
@@ -137,11 +137,9 @@ class PageRowReader(PipelineStep):
             if not good["parquet"] and not good["jsonl"]:
                 logger.warning(f"{self.name}: no readable page-row files in {self.data_folder.path}")
                 return
-            emitted = 0
-            for doc in self._books(con, good, rank, world_size, writer):
+            for emitted, doc in enumerate(self._books(con, good, rank, world_size, writer)):
                 if self.limit != -1 and emitted >= self.limit:
                     break
-                emitted += 1
                 yield doc
 
     def _books(self, con, good: dict[str, list[str]], rank: int, world_size: int, writer) -> Iterator[Document]:

@@ -133,8 +133,7 @@ _TROVE_BREAK = re.compile(r"\n{3,}")
 
 def split_trove_pages(text: str) -> list[str]:
     """Split a Trove whole-book ``.txt`` into its pages (see the layout note above)."""
-    if text.startswith("\n\n"):
-        text = text[2:]
+    text = text.removeprefix("\n\n")
     # leading empty pages: each is "\n\n" before the first page
     pages: list[str] = []
     m = re.match(r"\n*", text)
@@ -150,8 +149,7 @@ def split_trove_pages(text: str) -> list[str]:
         pages.extend([""] * (breaks - 1))
         pos = m.end()
     tail = text[pos:]
-    if tail.endswith("\n"):
-        tail = tail[:-1]
+    tail = tail.removesuffix("\n")
     pages.append(tail)  # the page after the last break (empty when the file ends with one)
     return pages
 

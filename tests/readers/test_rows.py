@@ -71,8 +71,7 @@ def test_page_rows_mixed_jsonl_and_parquet(tmp_path):
     rows = page_rows(n_books=3, n_pages=4)
     pq.write_table(pa.Table.from_pylist(rows[:5]), tmp_path / "a.parquet")
     with open(tmp_path / "b.jsonl", "w") as f:
-        for r in rows[5:]:
-            f.write(json.dumps(r) + "\n")
+        f.writelines(json.dumps(r) + "\n" for r in rows[5:])
     docs = read_all(PageRowReader(tmp_path))
     assert sorted(d.metadata["n_pages"] for d in docs) == [4, 4, 4]
 
@@ -122,8 +121,7 @@ def test_book_jsonl_with_metadata_mapping_and_bad_lines(tmp_path):
     src = tmp_path / "in"
     src.mkdir()
     with open(src / "books.jsonl", "w") as f:
-        for b in BOOKS:
-            f.write(json.dumps(b) + "\n")
+        f.writelines(json.dumps(b) + "\n" for b in BOOKS)
         f.write('{"identifier": "b3", "content": \n')  # malformed
         f.write(json.dumps({"identifier": "b4", "content": ""}) + "\n")  # empty
     out = tmp_path / "excl"

@@ -9,8 +9,8 @@ import pytest
 from datatrove.pipeline.writers import JsonlWriter
 
 from finebooks.book import n_pages, split_pages
-from finebooks.readers.base import decode_text
 from finebooks.exclusions import BadInput
+from finebooks.readers.base import decode_text
 from finebooks.readers.text import (
     DjvuTextReader,
     FormFeedTextReader,
