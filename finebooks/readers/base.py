@@ -81,9 +81,9 @@ def decode_text(raw: bytes, encoding: str = "utf-8", fallback_encodings: Sequenc
         if raw.startswith(bom):
             candidates.append(enc)
             break
-    if not candidates and b"\x00" in raw[:100_000]:
-        # NUL bytes never occur in 8-bit or UTF-8 text: an image, PDF or UTF-16 without a BOM
-        raise BadInput("binary_content", "the file contains NUL bytes (not 8-bit or UTF-8 text)")
+    if not candidates:
+        # only 8-bit / UTF-8 text can be checked on bytes (UTF-16/32 are full of NULs)
+        check_not_binary(raw)
     candidates += [encoding, *fallback_encodings]
     errors = []
     for enc in candidates:
@@ -92,20 +92,28 @@ def decode_text(raw: bytes, encoding: str = "utf-8", fallback_encodings: Sequenc
         except (UnicodeDecodeError, LookupError) as e:
             errors.append(f"{enc}: {e.__class__.__name__}")
             continue
-        check_not_binary(text)
         name = codecs.lookup(enc).name
         return text, "utf-8" if name == "utf-8-sig" else name
     raise BadInput("undecodable", "could not decode as " + ", ".join(errors))
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+# C0 control bytes other than tab, newline, vertical tab, form feed and carriage return
+_CONTROL_BYTES = bytes(range(0x09)) + bytes(range(0x0E, 0x20))
 
 
-def check_not_binary(text: str, max_control_share: float = 0.01) -> None:
-    """Raise ``binary_content`` when a decoded text is mostly control characters (e.g. a PDF/image)."""
-    sample = text[:100_000]
-    if "\x00" in sample or len(_CONTROL.findall(sample)) > max_control_share * max(len(sample), 1):
-        raise BadInput("binary_content", "the file contains NUL or many control characters (not text)")
+def check_not_binary(raw: bytes, max_control_share: float = 0.01) -> None:
+    """Raise ``binary_content`` for bytes that cannot be 8-bit or UTF-8 text (an image, a PDF...).
+
+    NUL bytes never occur in such text; other C0 control bytes occur in OCR output only as rare
+    noise, so more than ``max_control_share`` of them in the first 100 kB means binary data.
+    Works on bytes with ``bytes.translate`` (C speed, no regex over the text).
+    """
+    sample = raw[:100_000]
+    if b"\x00" in sample:
+        raise BadInput("binary_content", "the file contains NUL bytes (not 8-bit or UTF-8 text)")
+    n_control = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if n_control > max_control_share * max(len(sample), 1):
+        raise BadInput("binary_content", f"{n_control} control bytes in the first {len(sample)} bytes (not text)")
 
 
 class BookReader(PipelineStep):
@@ -195,7 +203,7 @@ class BookReader(PipelineStep):
 
     def _validate(self, doc: Document) -> None:
         """Every emitted book has text and a page count consistent with its form feeds."""
-        if not doc.text.replace(PAGE_SEPARATOR, "").strip():
+        if not doc.text or doc.text.isspace():  # "\f" is whitespace too
             raise BadInput("no_text", "the source contains no text")
         doc.metadata["n_pages"] = doc.text.count(PAGE_SEPARATOR) + 1
 

@@ -128,7 +128,7 @@ class PageFolderReader(_TextReader):
 # with "\n". Between two non-empty pages there are therefore 3 newlines, and every empty page in
 # between adds 2 more. Checked against the page counts in Trove's own metadata: 202/202 books of
 # raw_ocr/trove_nla_books match exactly (tests/readers/test_text.py).
-_TROVE_BREAK = re.compile(r"\n{3,}")
+_TROVE_BREAK = re.compile(r"\n\n\n+")  # literal prefix: much faster to search than \n{3,}
 
 
 def split_trove_pages(text: str) -> list[str]:
