@@ -1,16 +1,22 @@
 """The ``finebooks`` command line.
 
 Commands:
+  finebooks run RECIPE [--input P] [--output D] [--executor local|ray|slurm] [--tasks N] [--workers N]
+                                    run a recipe (resumable: run it again to finish a killed run)
+  finebooks validate RECIPE         check a recipe without running anything
+  finebooks stages                  list registered stages, readers and their parameters
+  finebooks explain RUN_DIR BOOK_ID where one book ended, and why
   finebooks sample DIR              write the synthetic sample collection with labelled defects
   finebooks read INPUT -f FORMAT -o OUT
                                     read books into Parquet (+ exclusions and a summary)
-  finebooks quickstart              sample + read every format of it (the README's first command)
+  finebooks quickstart              the default recipe on the sample collection (made if missing)
   finebooks formats                 list the reader formats
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -32,6 +38,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="finebooks", description="Curate digitised books into training corpora.")
     p.add_argument("--version", action="version", version=f"finebooks {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a recipe")
+    run.add_argument("recipe", help="recipe YAML file")
+    run.add_argument("--input", help="override input.path")
+    run.add_argument("--output", help="run directory (overrides output.path; books go to OUTPUT/books)")
+    run.add_argument("--executor", choices=["local", "ray", "slurm"], help="override executor.type")
+    run.add_argument("--tasks", type=int, help="override executor.tasks")
+    run.add_argument("--workers", type=int, help="override executor.workers")
+    run.add_argument("--allow-python", action="store_true",
+                     help="allow 'python: module:Class' stages (runs code named by the recipe)")
+
+    v = sub.add_parser("validate", help="validate a recipe (no work is done)")
+    v.add_argument("recipe")
+    v.add_argument("--allow-python", action="store_true")
+
+    st = sub.add_parser("stages", help="list registered stages and readers with their parameters")
+    st.add_argument("name", nargs="?", help="show one stage or reader in full")
+
+    ex = sub.add_parser("explain", help="tell the story of one book in a run")
+    ex.add_argument("run_dir")
+    ex.add_argument("book_id", help="book id (source/identifier) or just its identifier")
 
     s = sub.add_parser("sample", help="write the synthetic sample collection (planted, labelled defects)")
     s.add_argument("dir", help="output folder")
@@ -57,8 +84,77 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _print_stages(name: str | None) -> int:
+    from finebooks.recipe import describe_params
+    from finebooks.registry import READER_REGISTRY, REGISTRY
+
+    if name:
+        spec = REGISTRY.get(name) or READER_REGISTRY.get(name)
+        if spec is None:
+            print(f"error: no stage or reader named {name!r}", file=sys.stderr)
+            return 2
+        cls = spec.load()
+        print(f"{spec.name}  ({spec.kind}: {spec.target})")
+        if spec.note:
+            print(f"note: {spec.note}")
+        print()
+        print(inspect.getdoc(cls) or spec.summary())
+        print("\nparameters:")
+        for line in describe_params(cls):
+            print(f"  {line}")
+        return 0
+    for title, reg in (("stages", REGISTRY), ("readers (input.reader)", READER_REGISTRY)):
+        print(f"{title}:")
+        for spec in reg.values():
+            note = f"  [{spec.note}]" if spec.note else ""
+            print(f"  {spec.name:<18} {spec.kind:<7} {spec.summary()}{note}")
+            params = describe_params(spec.load())
+            if params:
+                print(f"  {'':<18} {'':<7} params: {'; '.join(params)}")
+        print()
+    print("`finebooks stages NAME` shows one in full.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+
+    if args.command in ("run", "validate"):
+        from finebooks.recipe import RecipeError, load_recipe
+
+        overrides = {}
+        if args.command == "run":
+            overrides = {"input.path": args.input, "executor.type": args.executor, "executor.tasks": args.tasks,
+                         "executor.workers": args.workers}
+            if args.output:
+                overrides["output.path"] = str(Path(args.output) / "books")
+        try:
+            recipe = load_recipe(args.recipe, allow_python=args.allow_python, overrides=overrides)
+        except RecipeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        if args.command == "validate":
+            print(f"{args.recipe}: OK - reader {recipe.reader!r}, {len(recipe.stages)} stage(s): "
+                  f"{', '.join(s.label for s in recipe.stages) or '(none)'}; executor {recipe.executor}")
+            return 0
+        from finebooks.engine import run_recipe
+
+        run_dir = args.output or recipe.output_path
+        summary = run_recipe(recipe, run_dir)
+        print(summary.render())
+        return 0 if summary.unaccounted == 0 else 1
+
+    if args.command == "stages":
+        return _print_stages(args.name)
+
+    if args.command == "explain":
+        from finebooks.explain import explain
+
+        if not Path(args.run_dir).is_dir():
+            print(f"error: run directory {args.run_dir!r} does not exist", file=sys.stderr)
+            return 2
+        print(explain(args.run_dir, args.book_id))
+        return 0
 
     if args.command == "formats":
         from finebooks.readers import READERS, get_reader_class
@@ -77,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.command == "read":
-        from finebooks.engine import run_read, save_summary
+        from finebooks.engine import run_read
 
         if args.format != "hf" and not Path(args.input).exists() and "://" not in args.input:
             print(f"error: input {args.input!r} does not exist", file=sys.stderr)
@@ -89,10 +185,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             summary = run_read(args.format, args.input, args.output, tasks=args.tasks, workers=args.workers,
                                reader_options=options)
-        except (ValueError, TypeError) as e:  # unknown format or reader option
+        except (ValueError, TypeError) as e:  # unknown format or reader option (RecipeError is a ValueError)
             print(f"error: {e}", file=sys.stderr)
             return 2
-        save_summary(summary, Path(args.output) / "summary.json")
         print(summary.render())
         return 0
 

@@ -1,121 +1,356 @@
-"""The one place that builds datatrove executors.
+"""The recipe engine: the one place that turns a recipe into datatrove executors.
 
-For now the engine runs *read* jobs: a reader streams books into Parquet, bad inputs go to an
-exclusion table, and a summary accounts for every input (``in = kept + excluded``). The recipe
-engine (stages from YAML, Ray and Slurm) grows from here.
+A run directory holds everything needed to audit, resume and reproduce a run::
 
-Output layout of a run directory::
+    RUN/recipe.yaml              the resolved recipe + FineBooks/datatrove versions
+    RUN/books/                   kept books (Parquet: BookParquetWriter schema, or JSONL)
+    RUN/excluded/<NN_stage>/     exclusion records per stage (Parquet): id, exclusion_stage,
+                                 exclusion_reason, metadata_json (the scores that decided)
+    RUN/logs/<executor>/         datatrove logs, per-task completion markers, stats.json
+    RUN/work/<NN_stage>/         intermediate data of multi-stage steps (MinHash)
+    RUN/summary.json             books in / kept / excluded by stage and reason, bytes, time
 
-    RUN/books/*.parquet      kept books (BookParquetWriter schema)
-    RUN/excluded/*.parquet   exclusion records (id, exclusion_stage, exclusion_reason, metadata)
-    RUN/logs/                datatrove logs, per-task completions and stats
-    RUN/summary.json         books kept / excluded by reason, bytes, seconds
+Every filter gets an exclusion writer, so each input book ends in exactly one place: the
+output or an exclusion table. :func:`summarise` checks ``in = kept + excluded``.
+
+Running the same recipe into the same run directory again resumes: datatrove skips tasks whose
+completion marker exists, and a task that died mid-way is re-run from scratch, overwriting its
+own partial files (output file names depend only on the task rank).
 """
 
 from __future__ import annotations
 
 import json
+import platform
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import yaml
+
+from finebooks import __version__
 from finebooks.readers import get_reader_class
+from finebooks.recipe import EXECUTORS, Recipe, StageConfig
+from finebooks.registry import READER_REGISTRY, REGISTRY
 from finebooks.writers import BookParquetWriter
 
 EXCLUSION_COLUMNS = {"exclusion_stage": "string", "exclusion_reason": "string"}
+READ_LABEL = "00_read"
+
+
+# ---------------------------------------------------------------- exclusion writer
+class ExclusionWriter(BookParquetWriter):
+    """Writes exclusion records for one stage: id, stage, reason, the book's metadata (scores).
+
+    Accepts what datatrove filters write (the dropped document with ``metadata["filter_reason"]``)
+    and FineBooks readers' records alike. The book text is dropped unless ``keep_text``.
+    """
+
+    name = "🗑 Exclusions"
+
+    def __init__(self, output_folder, stage: str, keep_text: bool = False, **kwargs):
+        super().__init__(output_folder, extra_columns=EXCLUSION_COLUMNS, **kwargs)
+        self.stage = stage
+        self.keep_text = keep_text
+
+    def write(self, document, rank: int = 0, **kwargs):
+        meta = document.metadata
+        meta.setdefault("exclusion_stage", self.stage)
+        reason = meta.pop("filter_reason", None)
+        meta.setdefault("exclusion_reason", reason or "dropped")
+        if not self.keep_text:
+            document.text = ""
+        super().write(document, rank, **kwargs)
+
+
+# ---------------------------------------------------------------- building pipelines
+def _instantiate(stage: StageConfig, run_dir: Path, keep_excluded_text: bool):
+    cls = stage.spec.load()
+    params = dict(stage.params)
+    if stage.spec.kind == "filter" or _accepts(cls, "exclusion_writer"):
+        params["exclusion_writer"] = ExclusionWriter(str(run_dir / "excluded" / stage.label), stage.label,
+                                                     keep_text=keep_excluded_text)
+    if stage.spec.kind == "writer":
+        return cls(str(run_dir / "work" / stage.label), **params)
+    return cls(**params)
+
+
+def _accepts(cls, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def build_reader(recipe: Recipe, run_dir: Path):
+    cls = get_reader_class(recipe.reader)
+    options = dict(recipe.input_options)
+    options["exclusion_writer"] = ExclusionWriter(str(run_dir / "excluded" / READ_LABEL), READ_LABEL)
+    return cls(recipe.input_path, **options)
+
+
+def build_output_writer(recipe: Recipe, run_dir: Path):
+    out = Path(recipe.output_path) if recipe.output_path else run_dir / "books"
+    if recipe.output_format == "jsonl":
+        from datatrove.pipeline.writers import JsonlWriter
+
+        return JsonlWriter(str(out), **recipe.output_options)
+    return BookParquetWriter(str(out), **recipe.output_options)
 
 
 @dataclass
+class PlannedExecutor:
+    """One datatrove executor of a run: a name, its pipeline and its task count."""
+
+    name: str
+    pipeline: list
+    tasks: int
+
+
+def plan(recipe: Recipe, run_dir: str | Path) -> list[PlannedExecutor]:
+    """Split the recipe into executors; multi-stage steps (MinHash) cut the pipeline into parts."""
+    run_dir = Path(run_dir)
+    keep_text = recipe.keep_excluded_text
+    executors: list[PlannedExecutor] = []
+    current = [build_reader(recipe, run_dir)]
+    part = 1
+    for stage in recipe.stages:
+        if stage.spec.kind != "multi":
+            current.append(_instantiate(stage, run_dir, keep_text))
+            continue
+        from datatrove.pipeline.dedup.minhash import (
+            MinhashDedupBuckets,
+            MinhashDedupCluster,
+            MinhashDedupFilter,
+            MinhashDedupSignature,
+        )
+
+        from finebooks.dedup.minhash import MinhashDedup
+        from finebooks.readers.book_rows import RankShardReader
+
+        spec = MinhashDedup(**stage.params)
+        cfg = spec.config()
+        work = run_dir / "work" / stage.label
+        # one intermediate file per task, named by rank, so that part 2's task r reads exactly
+        # the books (in the same order) whose signatures task r computed
+        current.append(BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1))
+        current.append(MinhashDedupSignature(output_folder=str(work / "signatures"), config=cfg, language=spec.language))
+        executors.append(PlannedExecutor(f"part{part}_{stage.label}_signatures", current, recipe.tasks))
+        executors.append(PlannedExecutor(f"{stage.label}_buckets", [MinhashDedupBuckets(
+            input_folder=str(work / "signatures"), output_folder=str(work / "buckets"), config=cfg)], cfg.num_buckets))
+        executors.append(PlannedExecutor(f"{stage.label}_clusters", [MinhashDedupCluster(
+            input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"), config=cfg)], 1))
+        part += 1
+        current = [
+            RankShardReader(str(work / "books")),
+            MinhashDedupFilter(input_folder=str(work / "remove_ids"), exclusion_writer=ExclusionWriter(
+                str(run_dir / "excluded" / stage.label), stage.label, keep_text=keep_text)),
+        ]
+    current.append(build_output_writer(recipe, run_dir))
+    executors.append(PlannedExecutor(f"part{part}_output" if part > 1 else "main", current, recipe.tasks))
+    return executors
+
+
+def make_executors(recipe: Recipe, run_dir: str | Path, planned: list[PlannedExecutor] | None = None):
+    """datatrove executors for the plan, chained with ``depends``; run the last one to run all."""
+    import importlib
+
+    run_dir = Path(run_dir)
+    planned = planned if planned is not None else plan(recipe, run_dir)
+    module, _, cls_name = EXECUTORS[recipe.executor].partition(":")
+    cls = getattr(importlib.import_module(module), cls_name)
+    executors = []
+    for p in planned:
+        kwargs = dict(recipe.executor_options)
+        if recipe.executor == "slurm":
+            kwargs.setdefault("job_name", f"finebooks_{recipe.name}_{p.name}")
+            kwargs.setdefault("slurm_logs_folder", str(run_dir / "logs" / p.name / "slurm_logs"))
+        executors.append(cls(
+            pipeline=p.pipeline, tasks=p.tasks, workers=recipe.workers if recipe.workers != -1 else -1,
+            logging_dir=str(run_dir / "logs" / p.name), depends=executors[-1] if executors else None, **kwargs,
+        ))
+    return executors
+
+
+# ---------------------------------------------------------------- running
+def write_resolved_recipe(recipe: Recipe, run_dir: Path) -> None:
+    import datatrove
+
+    try:
+        from importlib.metadata import version
+
+        dt_version = version("datatrove")
+    except Exception:  # noqa: BLE001 - version metadata is informative only
+        dt_version = getattr(datatrove, "__version__", "unknown")
+    resolved = recipe.resolved()
+    resolved["provenance"] = {
+        "finebooks_version": __version__, "datatrove_version": dt_version,
+        "python": platform.python_version(), "recipe_file": recipe.source,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "recipe.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False, allow_unicode=True))
+
+
+def run_recipe(recipe: Recipe, run_dir: str | Path | None = None) -> RunSummary:
+    """Run a validated recipe; returns (and saves) the run summary.
+
+    ``run_dir`` defaults to the recipe's ``output.path``; books go to ``RUN/books`` unless the
+    recipe's output path is elsewhere.
+    """
+    run_dir = Path(run_dir or recipe.output_path)
+    if recipe.output_path in (None, "", str(run_dir)):
+        recipe.output_path = str(run_dir / "books")
+    write_resolved_recipe(recipe, run_dir)
+    start = time.perf_counter()
+    executors = make_executors(recipe, run_dir)
+    if recipe.executor == "ray":
+        import ray
+
+        if not ray.is_initialized():
+            ray.init(num_cpus=max(recipe.workers, 1) if recipe.workers != -1 else None,
+                     include_dashboard=False, log_to_driver=False)
+    executors[-1].run()
+    if recipe.executor == "slurm":  # jobs were submitted; nothing to count yet
+        summary = RunSummary(output=str(run_dir), recipe=recipe.name, submitted=True)
+    else:
+        summary = summarise(run_dir, books_dir=recipe.output_path)
+    summary.seconds = time.perf_counter() - start
+    save_summary(summary, run_dir / "summary.json")
+    return summary
+
+
+def read_recipe(fmt: str, input_path: str, output: str, tasks: int = 1, workers: int = 1,
+                reader_options: dict | None = None) -> Recipe:
+    """A read-only recipe (input -> Parquet in ``output/books``), validated like any other."""
+    from finebooks.recipe import validate
+
+    data = {
+        "name": f"read_{fmt}",
+        "input": {"reader": fmt, "path": input_path, "options": dict(reader_options or {})},
+        "stages": [],
+        "output": {"path": str(Path(output) / "books")},
+        "executor": {"type": "local", "tasks": tasks, "workers": workers},
+    }
+    return validate(data, source=f"<read {fmt}>")
+
+
+def run_read(fmt: str, input_path: str, output: str, tasks: int = 1, workers: int = 1,
+             reader_options: dict | None = None) -> RunSummary:
+    """Read ``input_path`` with the ``fmt`` reader into the run directory ``output``."""
+    recipe = read_recipe(fmt, input_path, output, tasks, workers, reader_options)
+    return run_recipe(recipe, output)
+
+
+# ---------------------------------------------------------------- accounting
+@dataclass
 class RunSummary:
     output: str
+    recipe: str = ""
+    books_in: int = 0
     kept: int = 0
     excluded: int = 0
     excluded_by_reason: dict[str, int] = field(default_factory=dict)
     pages: int = 0
     text_bytes: int = 0
     seconds: float = 0.0
-    per_format: dict[str, dict] = field(default_factory=dict)
+    submitted: bool = False
 
     @property
     def total(self) -> int:
         return self.kept + self.excluded
 
+    @property
+    def unaccounted(self) -> int:
+        return self.books_in - self.kept - self.excluded
+
+    def add(self, other: RunSummary) -> None:
+        """Fold another run's counts into this one (several read jobs in one quickstart)."""
+        self.books_in += other.books_in
+        self.kept += other.kept
+        self.excluded += other.excluded
+        self.pages += other.pages
+        self.text_bytes += other.text_bytes
+        self.seconds += other.seconds
+        for k, v in other.excluded_by_reason.items():
+            self.excluded_by_reason[k] = self.excluded_by_reason.get(k, 0) + v
+
     def render(self) -> str:
+        if self.submitted:
+            return f"submitted to the cluster; outputs and summary will be in {self.output}"
         lines = [
-            f"books in: {self.total}  kept: {self.kept}  excluded: {self.excluded}",
-            f"pages kept: {self.pages}  text: {self.text_bytes / 1e6:.2f} MB  time: {self.seconds:.1f} s",
+            f"books in: {self.books_in}  kept: {self.kept}  excluded: {self.excluded}"
+            + (f"  UNACCOUNTED: {self.unaccounted}" if self.unaccounted else ""),
+            f"pages kept: {self.pages}  text kept: {self.text_bytes / 1e6:.2f} MB  time: {self.seconds:.1f} s",
         ]
-        for reason, n in sorted(self.excluded_by_reason.items(), key=lambda kv: -kv[1]):
-            lines.append(f"  excluded {n:>6}  {reason}")
-        lines.append(f"output: {self.output}")
+        for reason, n in sorted(self.excluded_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"  excluded {n:>7}  {reason}")
+        lines.append(f"run directory: {self.output}")
         return "\n".join(lines)
 
 
-def build_reader(fmt: str, input_path: str, exclusion_folder: str | None = None, **options):
-    """Instantiate the reader for ``fmt`` on ``input_path``, wired to an exclusion writer."""
-    cls = get_reader_class(fmt)
-    if exclusion_folder is not None:
-        options["exclusion_writer"] = BookParquetWriter(exclusion_folder, extra_columns=EXCLUSION_COLUMNS)
-    return cls(input_path, **options)
+def _reader_counts(run_dir: Path) -> int:
+    """Books that entered the run: what the readers emitted plus what they excluded."""
+    total = 0
+    for stats_file in (run_dir / "logs").rglob("stats.json"):
+        try:
+            steps = json.loads(stats_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        for step in steps:
+            # the intermediate re-read of a multi-stage step is not new input
+            if "READER" not in step.get("name", "") or "read_rank_shard" in step.get("name", ""):
+                continue
+            stats = step.get("stats", {})
+            for key in ("books", "excluded"):
+                v = stats.get(key, 0)
+                total += v.get("total", 0) if isinstance(v, dict) else int(v)
+    return total
 
 
-def run_read(
-    fmt: str,
-    input_path: str,
-    output: str,
-    tasks: int = 1,
-    workers: int = 1,
-    reader_options: dict | None = None,
-    name: str | None = None,
-) -> RunSummary:
-    """Read ``input_path`` with the ``fmt`` reader into ``output`` and return the run summary.
-
-    Re-running the same command resumes: tasks whose completion marker exists are skipped.
-    """
-    from datatrove.executor import LocalPipelineExecutor
-
-    out = Path(output)
-    sub = f"/{name}" if name else ""
-    reader = build_reader(fmt, input_path, exclusion_folder=f"{out}/excluded{sub}", **(reader_options or {}))
-    writer = BookParquetWriter(f"{out}/books{sub}")
-    start = time.perf_counter()
-    executor = LocalPipelineExecutor(
-        pipeline=[reader, writer], tasks=tasks, workers=workers, logging_dir=f"{out}/logs{sub or '/read'}"
-    )
-    executor.run()
-    summary = summarise(out)
-    summary.seconds = time.perf_counter() - start
-    return summary
-
-
-def summarise(run_dir: str | Path) -> RunSummary:
-    """Count kept and excluded books from a run directory's Parquet files."""
+def summarise(run_dir: str | Path, books_dir: str | Path | None = None) -> RunSummary:
+    """Count books in, kept and excluded (by stage and reason) from a finished run directory."""
     import duckdb
 
     run_dir = Path(run_dir)
     summary = RunSummary(output=str(run_dir))
+    recipe_file = run_dir / "recipe.yaml"
+    if recipe_file.exists():
+        summary.recipe = (yaml.safe_load(recipe_file.read_text()) or {}).get("name", "")
+        if books_dir is None:
+            books_dir = (yaml.safe_load(recipe_file.read_text()) or {}).get("output", {}).get("path")
     con = duckdb.connect()
-    books = list((run_dir / "books").rglob("*.parquet"))
-    if books:
-        files = [str(p) for p in books]
+    books_dir = Path(books_dir) if books_dir else run_dir / "books"
+    parquet = [str(p) for p in books_dir.rglob("*.parquet")] if books_dir.exists() else []
+    jsonl = [str(p) for p in books_dir.rglob("*.jsonl*")] if books_dir.exists() else []
+    if parquet:
         kept, pages, nbytes = con.execute(
             "SELECT count(*), coalesce(sum(n_pages), 0), coalesce(sum(strlen(text)), 0) FROM read_parquet(?)",
-            [files],
-        ).fetchone()
+            [parquet]).fetchone()
         summary.kept, summary.pages, summary.text_bytes = int(kept), int(pages), int(nbytes)
-    excluded = list((run_dir / "excluded").rglob("*.parquet"))
+    elif jsonl:
+        kept, nbytes = con.execute("SELECT count(*), coalesce(sum(strlen(text)), 0) FROM read_json(?, "
+                                   "format='newline_delimited')", [jsonl]).fetchone()
+        summary.kept, summary.text_bytes = int(kept), int(nbytes)
+    excluded = [str(p) for p in (run_dir / "excluded").rglob("*.parquet")] if (run_dir / "excluded").exists() else []
     if excluded:
         rows = con.execute(
             "SELECT exclusion_stage || ': ' || split_part(exclusion_reason, ':', 1) AS r, count(*) "
-            "FROM read_parquet(?) GROUP BY r",
-            [[str(p) for p in excluded]],
-        ).fetchall()
+            "FROM read_parquet(?) GROUP BY r", [excluded]).fetchall()
         summary.excluded_by_reason = {r: int(n) for r, n in rows}
         summary.excluded = sum(summary.excluded_by_reason.values())
+    summary.books_in = _reader_counts(run_dir)
     return summary
 
 
 def save_summary(summary: RunSummary, path: str | Path) -> None:
     data = asdict(summary)
     data["total"] = summary.total
+    data["unaccounted"] = summary.unaccounted
     Path(path).write_text(json.dumps(data, indent=2))
+
+
+__all__ = ["ExclusionWriter", "RunSummary", "plan", "make_executors", "run_recipe", "run_read", "summarise",
+           "READER_REGISTRY", "REGISTRY"]

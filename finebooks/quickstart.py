@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from finebooks.engine import RunSummary, run_read, save_summary, summarise
+from finebooks.engine import RunSummary, run_read, save_summary
 
 #: (job name, reader format, path inside the sample, reader options)
 SAMPLE_JOBS: list[tuple[str, str, str, dict]] = [
@@ -33,21 +33,19 @@ SAMPLE_JOBS: list[tuple[str, str, str, dict]] = [
 
 def run_quickstart(sample_dir: str | Path, output: str | Path, seed: int = 0, workers: int = 1,
                    echo=print) -> RunSummary:
+    """Write the sample (if missing), read each format into ``output/<job>``; return the total summary."""
     from finebooks.sample import make_sample
 
     sample_dir, output = Path(sample_dir), Path(output)
     if not (sample_dir / "labels.jsonl").exists():
         echo(f"writing the sample collection to {sample_dir} ...")
         make_sample(sample_dir, seed=seed)
-    seconds = 0.0
+    total = RunSummary(output=str(output), recipe="quickstart")
     for name, fmt, rel, options in SAMPLE_JOBS:
         path = sample_dir / rel
         if not path.exists():
             continue
         echo(f"reading {name} ({fmt}) from {path}")
-        seconds += run_read(fmt, str(path), str(output), workers=workers, reader_options=dict(options),
-                            name=name).seconds
-    summary = summarise(output)
-    summary.seconds = seconds
-    save_summary(summary, output / "summary.json")
-    return summary
+        total.add(run_read(fmt, str(path), str(output / name), workers=workers, reader_options=dict(options)))
+    save_summary(total, output / "summary.json")
+    return total

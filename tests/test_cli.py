@@ -53,7 +53,7 @@ def test_rerun_resumes_without_duplicating(text_books, tmp_path):
 def test_unknown_format_and_missing_input_are_clear_errors(text_books, tmp_path, capsys):
     assert main(["read", str(text_books), "-f", "pdf", "-o", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert "unknown reader format 'pdf'" in err and "trove" in err
+    assert "unknown reader 'pdf'" in err and "trove" in err
     assert main(["read", str(tmp_path / "nope"), "-f", "trove", "-o", str(tmp_path / "r")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -80,10 +80,11 @@ def test_quickstart_accounts_for_every_sample_book(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["kept"] == len(books)  # the ISO-8859-1 book is read through the fallback encoding
     assert summary["excluded"] == len(bad)
-    kept = pq.read_table(list((out / "books").rglob("*.parquet"))).to_pylist()
+    assert summary["books_in"] == summary["kept"] + summary["excluded"] and summary["unaccounted"] == 0
+    kept = pq.read_table(list(out.glob("*/books/*.parquet"))).to_pylist()
     pages_by_book = {b["book_id"]: b["n_pages"] for b in books}
     for row in kept:
         assert row["n_pages"] == pages_by_book[row["id"].split("/")[-1]], row["id"]
-    excluded = pq.read_table(list((out / "excluded").rglob("*.parquet"))).to_pylist()
+    excluded = pq.read_table(list(out.glob("*/excluded/*/*.parquet"))).to_pylist()
     got = {e["id"].split("/")[-1]: e["exclusion_reason"].split(":")[0] for e in excluded}
     assert got == bad

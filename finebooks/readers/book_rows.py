@@ -198,3 +198,31 @@ def _base(path: str) -> str:
     import os
 
     return os.path.basename(str(path).rstrip("/\\")).split(".")[0] or "books"
+
+
+class RankShardReader(BookParquetReader):
+    """Re-reads the intermediate copy of a multi-stage step: task *r* reads exactly ``{r:05d}.parquet``.
+
+    datatrove's MinHash filter identifies books by their position in the task that computed the
+    signatures, so the books must come back to the same task in the same order; sharding the
+    file list (as other readers do) would shift them when a task wrote no file.
+    """
+
+    name = "read_rank_shard"
+    format = "intermediate"
+
+    def __init__(self, data_folder, **kwargs):
+        kwargs.setdefault("source", "intermediate")
+        super().__init__(data_folder, **kwargs)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        filename = f"{rank:05d}.parquet"
+        if not self.data_folder.isfile(filename):
+            return
+        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
+            self._writer, self._rank = writer, rank
+            for doc in self.read_file(filename):
+                self.update_doc_stats(doc)
+                yield doc
