@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a recipe")
     run.add_argument("recipe", help="recipe YAML file")
-    run.add_argument("--input", help="override input.path")
-    run.add_argument("--output", help="run directory (overrides output.path; books go to OUTPUT/books)")
+    run.add_argument("--input", help="override input.path (or input_root when the recipe has several inputs)")
+    run.add_argument("--output", help="run directory (overrides output.path); books go to OUTPUT/books")
     run.add_argument("--executor", choices=["local", "ray", "slurm"], help="override executor.type")
     run.add_argument("--tasks", type=int, help="override executor.tasks")
     run.add_argument("--workers", type=int, help="override executor.workers")
@@ -124,10 +124,13 @@ def main(argv: list[str] | None = None) -> int:
 
         overrides = {}
         if args.command == "run":
-            overrides = {"input.path": args.input, "executor.type": args.executor, "executor.tasks": args.tasks,
+            overrides = {"executor.type": args.executor, "executor.tasks": args.tasks,
                          "executor.workers": args.workers}
+            if args.input:
+                # one input: its path; several inputs: the root their relative paths start from
+                overrides["__input__"] = args.input
             if args.output:
-                overrides["output.path"] = str(Path(args.output) / "books")
+                overrides["output.path"] = args.output
         try:
             recipe = load_recipe(args.recipe, allow_python=args.allow_python, overrides=overrides)
         except RecipeError as e:
@@ -139,8 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from finebooks.engine import run_recipe
 
-        run_dir = args.output or recipe.output_path
-        summary = run_recipe(recipe, run_dir)
+        summary = run_recipe(recipe)
         print(summary.render())
         return 0 if summary.unaccounted == 0 else 1
 

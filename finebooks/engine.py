@@ -48,16 +48,20 @@ class ExclusionWriter(BookParquetWriter):
 
     name = "🗑 Exclusions"
 
-    def __init__(self, output_folder, stage: str, keep_text: bool = False, **kwargs):
+    def __init__(self, output_folder, stage: str, keep_text: bool = False, default_reason: str = "dropped", **kwargs):
         super().__init__(output_folder, extra_columns=EXCLUSION_COLUMNS, **kwargs)
         self.stage = stage
         self.keep_text = keep_text
+        self.default_reason = default_reason
 
     def write(self, document, rank: int = 0, **kwargs):
         meta = document.metadata
-        meta.setdefault("exclusion_stage", self.stage)
+        step = meta.get("exclusion_stage")
+        if step and step != self.stage:  # a reader names itself (read_alto): keep it next to the recipe label
+            meta["exclusion_step"] = step
+        meta["exclusion_stage"] = self.stage
         reason = meta.pop("filter_reason", None)
-        meta.setdefault("exclusion_reason", reason or "dropped")
+        meta.setdefault("exclusion_reason", reason or self.default_reason)
         if not self.keep_text:
             document.text = ""
         super().write(document, rank, **kwargs)
@@ -84,15 +88,20 @@ def _accepts(cls, name: str) -> bool:
         return False
 
 
-def build_reader(recipe: Recipe, run_dir: Path):
-    cls = get_reader_class(recipe.reader)
-    options = dict(recipe.input_options)
-    options["exclusion_writer"] = ExclusionWriter(str(run_dir / "excluded" / READ_LABEL), READ_LABEL)
-    return cls(recipe.input_path, **options)
+def build_readers(recipe: Recipe, run_dir: Path) -> list:
+    """One reader per input; datatrove chains them (each yields the previous one's books first)."""
+    readers = []
+    for i, (inp, path) in enumerate(zip(recipe.inputs, recipe.input_paths())):
+        options = dict(inp.options)
+        # one exclusion file name per input, so that two readers of the same task don't overwrite each other
+        options["exclusion_writer"] = ExclusionWriter(
+            str(run_dir / "excluded" / READ_LABEL), READ_LABEL, output_filename=f"input{i:02d}_${{rank}}.parquet")
+        readers.append(get_reader_class(inp.reader)(path, **options))
+    return readers
 
 
 def build_output_writer(recipe: Recipe, run_dir: Path):
-    out = Path(recipe.output_path) if recipe.output_path else run_dir / "books"
+    out = run_dir / "books"
     if recipe.output_format == "jsonl":
         from datatrove.pipeline.writers import JsonlWriter
 
@@ -114,7 +123,7 @@ def plan(recipe: Recipe, run_dir: str | Path) -> list[PlannedExecutor]:
     run_dir = Path(run_dir)
     keep_text = recipe.keep_excluded_text
     executors: list[PlannedExecutor] = []
-    current = [build_reader(recipe, run_dir)]
+    current = build_readers(recipe, run_dir)
     part = 1
     for stage in recipe.stages:
         if stage.spec.kind != "multi":
@@ -146,7 +155,8 @@ def plan(recipe: Recipe, run_dir: str | Path) -> list[PlannedExecutor]:
         current = [
             RankShardReader(str(work / "books")),
             MinhashDedupFilter(input_folder=str(work / "remove_ids"), exclusion_writer=ExclusionWriter(
-                str(run_dir / "excluded" / stage.label), stage.label, keep_text=keep_text)),
+                str(run_dir / "excluded" / stage.label), stage.label, keep_text=keep_text,
+                default_reason="minhash_duplicate")),
         ]
     current.append(build_output_writer(recipe, run_dir))
     executors.append(PlannedExecutor(f"part{part}_output" if part > 1 else "main", current, recipe.tasks))
@@ -197,12 +207,10 @@ def write_resolved_recipe(recipe: Recipe, run_dir: Path) -> None:
 def run_recipe(recipe: Recipe, run_dir: str | Path | None = None) -> RunSummary:
     """Run a validated recipe; returns (and saves) the run summary.
 
-    ``run_dir`` defaults to the recipe's ``output.path``; books go to ``RUN/books`` unless the
-    recipe's output path is elsewhere.
+    ``run_dir`` defaults to the recipe's ``output.path``; books go to ``RUN/books``.
     """
     run_dir = Path(run_dir or recipe.output_path)
-    if recipe.output_path in (None, "", str(run_dir)):
-        recipe.output_path = str(run_dir / "books")
+    recipe.output_path = str(run_dir)
     write_resolved_recipe(recipe, run_dir)
     start = time.perf_counter()
     executors = make_executors(recipe, run_dir)
@@ -216,7 +224,7 @@ def run_recipe(recipe: Recipe, run_dir: str | Path | None = None) -> RunSummary:
     if recipe.executor == "slurm":  # jobs were submitted; nothing to count yet
         summary = RunSummary(output=str(run_dir), recipe=recipe.name, submitted=True)
     else:
-        summary = summarise(run_dir, books_dir=recipe.output_path)
+        summary = summarise(run_dir)
     summary.seconds = time.perf_counter() - start
     save_summary(summary, run_dir / "summary.json")
     return summary
@@ -231,7 +239,7 @@ def read_recipe(fmt: str, input_path: str, output: str, tasks: int = 1, workers:
         "name": f"read_{fmt}",
         "input": {"reader": fmt, "path": input_path, "options": dict(reader_options or {})},
         "stages": [],
-        "output": {"path": str(Path(output) / "books")},
+        "output": {"path": str(output)},
         "executor": {"type": "local", "tasks": tasks, "workers": workers},
     }
     return validate(data, source=f"<read {fmt}>")
@@ -310,7 +318,7 @@ def _reader_counts(run_dir: Path) -> int:
     return total
 
 
-def summarise(run_dir: str | Path, books_dir: str | Path | None = None) -> RunSummary:
+def summarise(run_dir: str | Path) -> RunSummary:
     """Count books in, kept and excluded (by stage and reason) from a finished run directory."""
     import duckdb
 
@@ -319,10 +327,8 @@ def summarise(run_dir: str | Path, books_dir: str | Path | None = None) -> RunSu
     recipe_file = run_dir / "recipe.yaml"
     if recipe_file.exists():
         summary.recipe = (yaml.safe_load(recipe_file.read_text()) or {}).get("name", "")
-        if books_dir is None:
-            books_dir = (yaml.safe_load(recipe_file.read_text()) or {}).get("output", {}).get("path")
     con = duckdb.connect()
-    books_dir = Path(books_dir) if books_dir else run_dir / "books"
+    books_dir = run_dir / "books"
     parquet = [str(p) for p in books_dir.rglob("*.parquet")] if books_dir.exists() else []
     jsonl = [str(p) for p in books_dir.rglob("*.jsonl*")] if books_dir.exists() else []
     if parquet:

@@ -32,7 +32,7 @@ def find_book(run_dir: str | Path, book_id: str) -> dict:
 
     run_dir = Path(run_dir)
     recipe = yaml.safe_load((run_dir / "recipe.yaml").read_text()) if (run_dir / "recipe.yaml").exists() else {}
-    books_dir = Path((recipe.get("output") or {}).get("path") or run_dir / "books")
+    books_dir = run_dir / "books"
     con = duckdb.connect()
     match = "id = ? OR ends_with(id, '/' || ?)"
     result = {"id": book_id, "status": "unknown", "labels": _stage_labels(recipe), "recipe": recipe.get("name")}
@@ -64,7 +64,8 @@ def explain(run_dir: str | Path, book_id: str) -> str:
     if info["status"] == "kept":
         lines.append(f"{info['id']}: KEPT (in the output of recipe {info['recipe']!r})")
     else:
-        lines.append(f"{info['id']}: EXCLUDED by {info['stage']}: {info['reason']}")
+        step = f" ({meta['exclusion_step']})" if meta.get("exclusion_step") else ""
+        lines.append(f"{info['id']}: EXCLUDED by {info['stage']}{step}: {info['reason']}")
     for key in SHOWN_KEYS:
         if meta.get(key) not in (None, ""):
             lines.append(f"  {key}: {meta[key]}")

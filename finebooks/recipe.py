@@ -41,7 +41,7 @@ import yaml
 
 from finebooks.registry import READER_REGISTRY, REGISTRY, StageSpec, check_type, python_stage, stage_params
 
-TOP_KEYS = {"name", "description", "allow_python", "input", "stages", "output", "executor"}
+TOP_KEYS = {"name", "description", "allow_python", "input_root", "input", "stages", "output", "executor"}
 INPUT_KEYS = {"reader", "path", "options"}
 OUTPUT_KEYS = {"path", "format", "options", "keep_excluded_text"}
 EXECUTOR_KEYS = {"type", "tasks", "workers", "options"}
@@ -83,13 +83,20 @@ class StageConfig:
 
 
 @dataclass
+class InputConfig:
+    """One input: a reader format, its path and its options."""
+
+    reader: str
+    path: str
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
 class Recipe:
-    """A validated recipe. ``raw`` is the resolved mapping (defaults filled in)."""
+    """A validated recipe; :meth:`resolved` gives it back as a mapping with defaults made explicit."""
 
     name: str
-    reader: str
-    input_path: str
-    input_options: dict
+    inputs: list[InputConfig]
     stages: list[StageConfig]
     output_path: str
     output_format: str
@@ -101,13 +108,29 @@ class Recipe:
     keep_excluded_text: bool = False
     source: str = "<recipe>"
     allow_python: bool = False
+    input_root: str | None = None
+
+    @property
+    def reader(self) -> str:
+        return ", ".join(i.reader for i in self.inputs)
+
+    def input_paths(self) -> list[str]:
+        """Input paths with ``input_root`` applied to relative ones."""
+        out = []
+        for i in self.inputs:
+            if self.input_root and "://" not in i.path and not Path(i.path).is_absolute():
+                out.append(str(Path(self.input_root) / i.path))
+            else:
+                out.append(i.path)
+        return out
 
     def resolved(self) -> dict:
         """The recipe as a plain mapping with every default made explicit."""
         return {
             "name": self.name,
             "allow_python": self.allow_python,
-            "input": {"reader": self.reader, "path": self.input_path, "options": copy.deepcopy(self.input_options)},
+            "input_root": self.input_root,
+            "input": [{"reader": i.reader, "path": i.path, "options": copy.deepcopy(i.options)} for i in self.inputs],
             "stages": [
                 ({"python": s.name, "params": copy.deepcopy(s.params)} if s.spec.kind == "python"
                  else {s.name: copy.deepcopy(s.params)})
@@ -165,6 +188,12 @@ def _apply_overrides(data: dict, overrides: dict) -> dict:
     data = copy.deepcopy(data)
     for dotted, value in overrides.items():
         if value is None:
+            continue
+        if dotted == "__input__":  # --input: the single input's path, or the root of several inputs
+            if isinstance(data.get("input"), dict):
+                data["input"]["path"] = value
+            else:
+                data["input_root"] = value
             continue
         cur = data
         *parents, last = dotted.split(".")
@@ -252,22 +281,42 @@ def validate(data, lines: dict | None = None, source: str = "<recipe>", *, allow
     _unknown_keys(problems, (), data, TOP_KEYS)
     allow_python = allow_python or data.get("allow_python") is True
 
-    # input
-    inp = _mapping(problems, ("input",), data.get("input"), required=True)
-    _unknown_keys(problems, ("input",), inp, INPUT_KEYS)
-    reader = inp.get("reader")
-    input_options = inp.get("options") or {}
-    if reader is None and inp:
-        problems.add(("input",), f"input.reader is required; choose one of: {', '.join(sorted(READER_REGISTRY))}")
-    elif reader is not None and reader not in READER_REGISTRY:
-        problems.add(("input", "reader"), f"unknown reader {reader!r}{_suggest(reader, READER_REGISTRY)}; "
-                                          f"valid readers: {', '.join(sorted(READER_REGISTRY))}")
-    elif reader is not None:
-        first = "dataset" if reader == "hf" else "data_folder"
-        _check_params(problems, ("input", "options"), f"reader {reader!r}", READER_REGISTRY[reader].load(),
-                      input_options, required_ok={first})
-    if inp and not isinstance(inp.get("path"), str):
-        problems.add(("input",), "input.path is required (a folder, file pattern or dataset name) and must be a string")
+    # input: one mapping, or a list of them (several formats read into one collection)
+    inputs: list[InputConfig] = []
+    raw_inputs = data.get("input")
+    if raw_inputs is None:
+        problems.add((), "missing required section 'input' (reader, path, options)")
+        raw_inputs = []
+    entries = [(("input",), raw_inputs)] if isinstance(raw_inputs, dict) else (
+        [(("input", i), e) for i, e in enumerate(raw_inputs)] if isinstance(raw_inputs, list) else None)
+    if entries is None:
+        problems.add(("input",), "input must be a mapping (reader, path, options) or a list of them")
+        entries = []
+    if isinstance(raw_inputs, list) and not raw_inputs:
+        problems.add(("input",), "input is an empty list")
+    for path, inp in entries:
+        inp = _mapping(problems, path, inp, required=True)
+        if not inp:
+            continue
+        _unknown_keys(problems, path, inp, INPUT_KEYS)
+        reader = inp.get("reader")
+        options = inp.get("options") or {}
+        if reader is None:
+            problems.add(path, f"{_where(path)}.reader is required; choose one of: {', '.join(sorted(READER_REGISTRY))}")
+        elif reader not in READER_REGISTRY:
+            problems.add(path + ("reader",), f"unknown reader {reader!r}{_suggest(reader, READER_REGISTRY)}; "
+                                             f"valid readers: {', '.join(sorted(READER_REGISTRY))}")
+        else:
+            first = "dataset" if reader == "hf" else "data_folder"
+            options = _check_params(problems, path + ("options",), f"reader {reader!r}",
+                                    READER_REGISTRY[reader].load(), options, required_ok={first})
+        if not isinstance(inp.get("path"), str):
+            problems.add(path, f"{_where(path)}.path is required (a folder or a dataset name) and must be a string")
+        if reader in READER_REGISTRY and isinstance(inp.get("path"), str):
+            inputs.append(InputConfig(reader, inp["path"], dict(options)))
+    input_root = data.get("input_root")
+    if input_root is not None and not isinstance(input_root, str):
+        problems.add(("input_root",), "input_root must be a string (a folder that relative input paths start from)")
 
     # stages
     stages_raw = data.get("stages") or []
@@ -355,9 +404,8 @@ def validate(data, lines: dict | None = None, source: str = "<recipe>", *, allow
         raise RecipeError(source, problems.items)
     return Recipe(
         name=str(data.get("name") or Path(source).stem),
-        reader=reader,
-        input_path=inp["path"],
-        input_options=dict(input_options),
+        inputs=inputs,
+        input_root=input_root,
         stages=stages,
         output_path=out["path"],
         output_format=fmt,
@@ -391,4 +439,4 @@ def describe_params(cls: type) -> list[str]:
     return out
 
 
-__all__ = ["Recipe", "RecipeError", "StageConfig", "describe_params", "load_recipe", "validate"]
+__all__ = ["InputConfig", "Recipe", "RecipeError", "StageConfig", "describe_params", "load_recipe", "validate"]

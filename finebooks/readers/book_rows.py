@@ -63,7 +63,10 @@ class _BookRowMixin:
             meta["year"] = parse_year(meta["year"])
         meta.setdefault("source", self.source)
         meta.setdefault("source_path", path)
-        meta["format"] = self.format
+        if packed:  # a FineBooks output re-read: the book keeps the format it was first read from
+            meta.setdefault("format", self.format)
+        else:
+            meta["format"] = self.format
         # rows written by FineBooks already carry a full book id: keep it so ids survive a round trip
         doc_id = identifier if packed and raw_id not in (None, "") else book_id(self.source, identifier)
         return {"text": text or "", "id": doc_id, "metadata": meta}
