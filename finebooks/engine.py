@@ -302,7 +302,9 @@ class RunSummary:
 def _reader_counts(run_dir: Path) -> int:
     """Books that entered the run: what the readers emitted plus what they excluded."""
     total = 0
-    for stats_file in (run_dir / "logs").rglob("stats.json"):
+    # per-task stats files, not the merged stats.json: after a resumed run datatrove merges only
+    # the tasks that ran in the last invocation
+    for stats_file in (run_dir / "logs").glob("*/stats/*.json"):
         try:
             steps = json.loads(stats_file.read_text())
         except (OSError, json.JSONDecodeError):
