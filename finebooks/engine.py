@@ -360,5 +360,14 @@ def save_summary(summary: RunSummary, path: str | Path) -> None:
     Path(path).write_text(json.dumps(data, indent=2))
 
 
-__all__ = ["ExclusionWriter", "RunSummary", "plan", "make_executors", "run_recipe", "run_read", "summarise",
-           "READER_REGISTRY", "REGISTRY"]
+__all__ = [
+    "READER_REGISTRY",
+    "REGISTRY",
+    "ExclusionWriter",
+    "RunSummary",
+    "make_executors",
+    "plan",
+    "run_read",
+    "run_recipe",
+    "summarise",
+]

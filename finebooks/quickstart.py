@@ -1,51 +1,41 @@
-"""The quickstart job: make (or find) the sample collection and read every format of it.
+"""The quickstart job: the default recipe on the sample collection (made if missing).
 
 ``finebooks quickstart`` is the offline "does it work here" command of the README. It writes
-the synthetic sample collection (``finebooks sample``) if the folder does not exist yet, runs
-one read job per format through the engine, and prints one accounting summary: every book of
-the collection is either in ``OUT/books`` or in ``OUT/excluded`` with a reason.
+the synthetic sample collection (``finebooks sample``) if the folder does not hold one yet,
+then runs ``recipes/default.yaml`` with the sample as its ``input_root`` and prints the run
+summary: every book of the collection is either in ``RUN/books`` or in an exclusion table
+with its reason (``finebooks explain RUN BOOK_ID``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from finebooks.engine import RunSummary, run_read, save_summary
+from finebooks.engine import RunSummary, run_recipe
+from finebooks.recipe import load_recipe
 
-#: (job name, reader format, path inside the sample, reader options)
-SAMPLE_JOBS: list[tuple[str, str, str, dict]] = [
-    ("trove", "trove", "trove", {"source": "sample-trove"}),
-    ("pages", "page_folder", "pages", {"source": "sample-pages"}),
-    ("formfeed", "formfeed", "formfeed", {"source": "sample-formfeed"}),
-    ("alto", "alto", "alto", {"source": "sample-alto", "group_by": "folder"}),
-    ("hocr", "hocr", "hocr", {"source": "sample-hocr"}),
-    ("page_rows", "page_rows", ".", {"source": "sample-page-rows", "glob_pattern": "page_rows.parquet"}),
-    ("book_rows", "book_jsonl", ".", {
-        "source": "sample-book-rows", "glob_pattern": "book_rows.jsonl", "text_key": "content",
-        "id_key": "identifier", "metadata_mapping": {"creator": "author", "date": "year", "lang": "language"},
-    }),
-    ("bad_trove", "trove", "bad/trove", {"source": "sample-bad-trove"}),
-    ("bad_alto", "alto", "bad/alto", {"source": "sample-bad-alto", "group_by": "folder"}),
-    ("bad_hocr", "hocr", "bad/hocr", {"source": "sample-bad-hocr"}),
-    ("bad_formfeed", "formfeed", "bad/formfeed", {"source": "sample-bad-formfeed"}),
-]
+PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
-def run_quickstart(sample_dir: str | Path, output: str | Path, seed: int = 0, workers: int = 1,
-                   echo=print) -> RunSummary:
-    """Write the sample (if missing), read each format into ``output/<job>``; return the total summary."""
+def default_recipe_path() -> Path:
+    """``recipes/default.yaml`` in the working directory, else the one beside the package source."""
+    for candidate in (Path("recipes") / "default.yaml", PACKAGE_ROOT.parent / "recipes" / "default.yaml"):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError("recipes/default.yaml not found: run from the FineBooks repository root")
+
+
+def run_quickstart(sample_dir: str | Path, output: str | Path, seed: int = 0, workers: int | None = None,
+                   recipe: str | Path | None = None, echo=print) -> RunSummary:
     from finebooks.sample import make_sample
 
     sample_dir, output = Path(sample_dir), Path(output)
     if not (sample_dir / "labels.jsonl").exists():
         echo(f"writing the sample collection to {sample_dir} ...")
         make_sample(sample_dir, seed=seed)
-    total = RunSummary(output=str(output), recipe="quickstart")
-    for name, fmt, rel, options in SAMPLE_JOBS:
-        path = sample_dir / rel
-        if not path.exists():
-            continue
-        echo(f"reading {name} ({fmt}) from {path}")
-        total.add(run_read(fmt, str(path), str(output / name), workers=workers, reader_options=dict(options)))
-    save_summary(total, output / "summary.json")
-    return total
+    recipe_path = Path(recipe) if recipe else default_recipe_path()
+    overrides = {"__input__": str(sample_dir), "output.path": str(output)}
+    if workers is not None:
+        overrides["executor.workers"] = workers
+    echo(f"running {recipe_path} on {sample_dir} -> {output}")
+    return run_recipe(load_recipe(recipe_path, overrides=overrides))

@@ -70,21 +70,23 @@ def test_formats_lists_every_reader(capsys):
         assert name in out
 
 
-def test_quickstart_accounts_for_every_sample_book(tmp_path, capsys):
-    """Known-answer check: every sample book is kept, every planted bad input excluded as labelled."""
+def test_quickstart_runs_the_default_recipe_on_the_sample(tmp_path, capsys):
+    """Known-answer check: bad inputs excluded as labelled, one copy of each planted duplicate dropped."""
     sample, out = tmp_path / "sample", tmp_path / "run"
     assert main(["quickstart", "--sample", str(sample), "--output", str(out)]) == 0
+    assert "finebooks explain" in capsys.readouterr().out
     books = [json.loads(line) for line in (sample / "books.jsonl").read_text().splitlines()]
     labels = [json.loads(line) for line in (sample / "labels.jsonl").read_text().splitlines()]
     bad = {lab["book_id"]: lab["detail"]["expected_reason"] for lab in labels if lab["defect"] == "bad_input"}
+    n_dups = sum(lab["defect"] == "duplicate_scan" for lab in labels)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["kept"] == len(books)  # the ISO-8859-1 book is read through the fallback encoding
-    assert summary["excluded"] == len(bad)
-    assert summary["books_in"] == summary["kept"] + summary["excluded"] and summary["unaccounted"] == 0
-    kept = pq.read_table(list(out.glob("*/books/*.parquet"))).to_pylist()
+    assert summary["books_in"] == len(books) + len(bad)
+    assert summary["kept"] == len(books) - n_dups  # the ISO-8859-1 book is read through the fallback encoding
+    assert summary["excluded"] == len(bad) + n_dups and summary["unaccounted"] == 0
+    kept = pq.read_table(list((out / "books").glob("*.parquet"))).to_pylist()
     pages_by_book = {b["book_id"]: b["n_pages"] for b in books}
     for row in kept:
         assert row["n_pages"] == pages_by_book[row["id"].split("/")[-1]], row["id"]
-    excluded = pq.read_table(list(out.glob("*/excluded/*/*.parquet"))).to_pylist()
+    excluded = pq.read_table(list((out / "excluded" / "00_read").glob("*.parquet"))).to_pylist()
     got = {e["id"].split("/")[-1]: e["exclusion_reason"].split(":")[0] for e in excluded}
     assert got == bad

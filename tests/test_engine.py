@@ -236,3 +236,10 @@ def test_minimal_recipe_on_trove(shared_data, tmp_path):
     s = run_recipe(recipe, tmp_path / "run")
     assert (s.books_in, s.kept, s.excluded, s.unaccounted) == (202, 202, 0, 0)
     assert s.pages == 17921
+
+
+def test_stage_reference_doc_is_current():
+    from finebooks.cli import stages_markdown
+
+    assert (REPO / "docs" / "stages.md").read_text() == stages_markdown(), \
+        "docs/stages.md is stale: regenerate with `finebooks stages --markdown > docs/stages.md`"

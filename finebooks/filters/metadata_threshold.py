@@ -32,8 +32,8 @@ class MetadataThresholdFilter(BaseFilter):
     def __init__(
         self,
         key: str,
-        min: float | None = None,  # noqa: A002 - the recipe-facing name
-        max: float | None = None,  # noqa: A002
+        min: float | None = None,
+        max: float | None = None,
         values: Sequence[str | int | float] | None = None,
         missing: str = "keep",
         exclusion_writer: DiskWriter | None = None,
