@@ -133,6 +133,11 @@ class BookReader(PipelineStep):
         default_metadata: metadata added to every book (the book's own values win).
         exclusion_writer: datatrove writer receiving an exclusion record for each bad input.
         progress: show a progress bar over book units.
+        on_bad_page: for books made of one file per page, what an unreadable page file does:
+            ``"empty_page"`` (default) keeps the book with that page empty and records it in
+            ``metadata["bad_pages"]`` (page number, file, reason) and the ``bad_pages`` stat, so a
+            300-page book is not lost to one truncated file; ``"exclude_book"`` excludes the book.
+            A book whose page files are all unreadable is always excluded.
     """
 
     type = "📖 - READER"
@@ -152,8 +157,12 @@ class BookReader(PipelineStep):
         default_metadata: dict | None = None,
         exclusion_writer: DiskWriter | None = None,
         progress: bool = False,
+        on_bad_page: str = "empty_page",
     ):
         super().__init__()
+        if on_bad_page not in ("empty_page", "exclude_book"):
+            raise ValueError(f"on_bad_page must be 'empty_page' or 'exclude_book', not {on_bad_page!r}")
+        self.on_bad_page = on_bad_page
         self.data_folder = as_datafolder(data_folder)
         self.source = source or _folder_name(self.data_folder.path)
         self.glob_pattern = glob_pattern
@@ -193,6 +202,22 @@ class BookReader(PipelineStep):
     def read_bytes(self, path: str) -> bytes:
         with self.data_folder.open(path, "rb") as f:
             return f.read()
+
+    def bad_page(self, bad_pages: list[dict], page_no: int, path: str, err: BadInput) -> None:
+        """Record an unreadable page file of a multi-file book, or raise if the book must go."""
+        name = posixpath.basename(path)
+        if self.on_bad_page == "exclude_book":
+            raise BadInput(err.code, f"page file {name}: {err.detail}")
+        self.stat_update("bad_pages")
+        logger.warning(f"{self.name}: page {page_no} ({path}) unreadable, kept as an empty page: {err.reason}")
+        bad_pages.append({"page": page_no, "file": name, "reason": err.reason})
+
+    @staticmethod
+    def all_pages_bad(bad_pages: list[dict], n_pages: int) -> None:
+        if bad_pages and len(bad_pages) == n_pages:
+            first = bad_pages[0]
+            code, _, detail = first["reason"].partition(": ")
+            raise BadInput(code, f"every page file is unreadable ({first['file']}: {detail})")
 
     def _exclude(self, unit: BookUnit, err: BadInput, writer, rank: int = 0) -> None:
         self.stat_update("excluded", f"excluded_{err.code}")

@@ -94,6 +94,7 @@ class PageFolderReader(_TextReader):
     Every folder that directly contains page files is one book; pages are read in natural
     file-name order (``2.txt`` before ``10.txt``). An empty page file is an empty page (it still
     counts), not a bad input; a book folder whose pages are all empty is excluded as ``no_text``.
+    An unreadable page file (binary, undecodable) follows ``on_bad_page``.
     """
 
     name = "read_page_folder"
@@ -109,7 +110,7 @@ class PageFolderReader(_TextReader):
         ]
 
     def read_unit(self, unit: BookUnit) -> Iterator[Document]:
-        pages, encodings = [], set()
+        pages, encodings, bad_pages = [], set(), []
         for path in unit.paths:
             raw = self.read_bytes(path)
             if not raw.strip():
@@ -118,10 +119,14 @@ class PageFolderReader(_TextReader):
             try:
                 text, enc = decode_text(raw, self.encoding, self.fallback_encodings)
             except BadInput as e:
-                raise BadInput(e.code, f"page {path}: {e.detail}") from None
+                self.bad_page(bad_pages, len(pages) + 1, path, e)
+                pages.append("")
+                continue
             encodings.add(enc)
             pages.append(text.replace("\r\n", "\n").replace("\r", "\n"))
-        yield self.book_from_pages(unit, pages, ",".join(sorted(encodings)) or self.encoding)
+        self.all_pages_bad(bad_pages, len(pages))
+        extra = {"bad_pages": bad_pages} if bad_pages else None
+        yield self.book_from_pages(unit, pages, ",".join(sorted(encodings)) or self.encoding, extra)
 
 
 # A Trove text file is "".join("\n\n" + page for page in pages), where a non-empty page ends

@@ -352,11 +352,12 @@ class OcrXmlReader(BookReader):
         default_metadata: dict | None = None,
         exclusion_writer: DiskWriter | None = None,
         progress: bool = False,
+        on_bad_page: str = "empty_page",
     ):
         super().__init__(
             data_folder, source=source, glob_pattern=glob_pattern, recursive=recursive, limit=limit,
             skip=skip, default_metadata=default_metadata, exclusion_writer=exclusion_writer,
-            progress=progress,
+            progress=progress, on_bad_page=on_bad_page,
         )
         if group_by not in ("file", "folder"):
             raise ValueError(f"group_by must be 'file' or 'folder', not {group_by!r}")
@@ -416,17 +417,23 @@ class OcrXmlReader(BookReader):
     def read_unit(self, unit: BookUnit) -> Iterator[Document]:
         in_folder = self.group_by == "folder"
         pages: list[PageText] = []
+        bad_pages: list[dict] = []
         for path in unit.paths:
             try:
                 pages.extend(self.read_file(path, in_folder))
             except BadInput as e:
-                if in_folder:
-                    raise BadInput(e.code, f"{posixpath.basename(path)}: {e.detail}") from None
-                raise
+                if not in_folder:
+                    raise
+                # one page file of a folder book: an empty page, recorded (or the book, if asked)
+                self.bad_page(bad_pages, len(pages) + 1, path, e)
+                pages.append(PageText("", 0.0, 0))
+        self.all_pages_bad(bad_pages, len(pages))
         if not pages:
             raise BadInput("no_pages", f"no {self.format} page found")
         conf_n = sum(p.conf_n for p in pages)
         metadata = self.base_metadata(unit)
+        if bad_pages:
+            metadata["bad_pages"] = bad_pages
         metadata["ocr_confidence"] = round(sum(p.conf_sum for p in pages) / conf_n, 4) if conf_n else None
         metadata["page_ocr_confidence"] = [None if p.confidence is None else round(p.confidence, 4) for p in pages]
         yield make_book([p.text for p in pages], id=self.make_id(unit.key), metadata=metadata)

@@ -275,17 +275,43 @@ def test_bad_files_are_excluded_with_reasons_and_the_run_continues(tmp_path):
     assert all(r["metadata"]["exclusion_stage"] == "read_alto" for r in exclusions(out))
 
 
-def test_a_broken_page_excludes_its_folder_book_naming_the_file(tmp_path):
+def test_a_broken_page_becomes_a_recorded_empty_page_by_default(tmp_path):
+    good = alto(page(block(line("fine"))))
+    for book in ("b1", "b2"):
+        (tmp_path / book).mkdir()
+        (tmp_path / book / "1.xml").write_text(good)
+        (tmp_path / book / "3.xml").write_text(good)
+    (tmp_path / "b1" / "2.xml").write_text(good[:-20])
+    reader = AltoReader(tmp_path, group_by="folder")
+    docs = {d.id.split("/")[-1]: d for d in read_all(reader)}
+    assert docs["b1"].text.split("\f") == ["fine", "", "fine"]
+    (bad,) = docs["b1"].metadata["bad_pages"]
+    assert bad["page"] == 2 and bad["file"] == "2.xml" and bad["reason"].startswith("malformed_xml")
+    assert "bad_pages" not in docs["b2"].metadata
+    assert reader.stats["bad_pages"].total == 1
+
+
+def test_a_broken_page_excludes_its_folder_book_when_asked(tmp_path):
     good = alto(page(block(line("fine"))))
     for book in ("b1", "b2"):
         (tmp_path / book).mkdir()
         (tmp_path / book / "1.xml").write_text(good)
     (tmp_path / "b1" / "2.xml").write_text(good[:-20])
     out = tmp_path / "excluded"
-    docs = read_all(AltoReader(tmp_path, group_by="folder", exclusion_writer=JsonlWriter(str(out), compression=None)))
+    docs = read_all(AltoReader(tmp_path, group_by="folder", on_bad_page="exclude_book",
+                               exclusion_writer=JsonlWriter(str(out), compression=None)))
     assert [d.id.split("/")[-1] for d in docs] == ["b2"]
     (rec,) = exclusions(out)
-    assert rec["metadata"]["exclusion_reason"].startswith("malformed_xml: 2.xml:")
+    assert rec["metadata"]["exclusion_reason"].startswith("malformed_xml: page file 2.xml:")
+
+
+def test_a_folder_book_whose_pages_are_all_broken_is_excluded(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "1.xml").write_text(alto(page(block(line("x"))))[:-30])
+    out = tmp_path / "excluded"
+    assert read_all(AltoReader(tmp_path, group_by="folder", exclusion_writer=JsonlWriter(str(out), compression=None))) == []
+    (rec,) = exclusions(out)
+    assert rec["metadata"]["exclusion_reason"].startswith("malformed_xml: every page file is unreadable (1.xml:")
 
 
 # ---------------------------------------------------------------- real data

@@ -133,13 +133,18 @@ def test_page_folder_reader_orders_pages_naturally(tmp_path):
     assert docs["s/book1"].metadata["n_pages"] == 5
 
 
-def test_page_folder_with_a_binary_page_is_excluded_with_the_page_named(tmp_path):
+def test_page_folder_with_a_binary_page_keeps_the_book_and_records_the_page(tmp_path):
     book = tmp_path / "b"
     book.mkdir()
     (book / "1.txt").write_text("fine")
     (book / "2.txt").write_bytes(b"\x00\x01\x02garbage")
+    (doc,) = read_all(PageFolderReader(tmp_path))
+    assert split_pages(doc) == ["fine", ""]
+    assert doc.metadata["bad_pages"] == [{"page": 2, "file": "2.txt", "reason": doc.metadata["bad_pages"][0]["reason"]}]
+    assert doc.metadata["bad_pages"][0]["reason"].startswith("binary_content")
     out = tmp_path / "excl"
-    assert read_all(PageFolderReader(tmp_path, exclusion_writer=JsonlWriter(str(out), compression=None))) == []
+    assert read_all(PageFolderReader(tmp_path, on_bad_page="exclude_book",
+                                     exclusion_writer=JsonlWriter(str(out), compression=None))) == []
     (rec,) = exclusions(out)
     assert "2.txt" in rec["metadata"]["exclusion_reason"]
 
