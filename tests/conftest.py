@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -27,3 +28,11 @@ def read_all(reader, world_size: int = 1):
     for rank in range(world_size):
         docs.extend(reader.run(None, rank=rank, world_size=world_size))
     return docs
+
+
+def exclusions(folder: Path) -> list[dict]:
+    """Exclusion records written by a JsonlWriter(compression=None) into ``folder``."""
+    rows = []
+    for f in sorted(folder.glob("*.jsonl")):
+        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+    return rows

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import html
-import json
 import re
-from pathlib import Path
 
 import pytest
 from datatrove.pipeline.writers import JsonlWriter
 
 from finebooks.book import METADATA_KEYS, split_pages
 from finebooks.readers.abbyy import AbbyyReader
-from tests.conftest import read_all
+from tests.conftest import exclusions, read_all
 
 FR6 = "http://www.abbyy.com/FineReader_xml/FineReader6-schema-v1.xml"
 FR8 = "http://www.abbyy.com/FineReader_xml/FineReader8-schema-v2.xml"
 FR10 = "http://www.abbyy.com/FineReader_xml/FineReader10-schema-v1.xml"
-
-
-def exclusions(folder: Path) -> list[dict]:
-    rows = []
-    for f in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
 
 
 def document(*pages: str, ns: str = FR10) -> str:

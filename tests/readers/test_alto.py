@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import re
 import time
 from pathlib import Path
@@ -13,19 +12,12 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from finebooks.book import METADATA_KEYS, split_pages
 from finebooks.readers.alto import AltoReader
-from tests.conftest import read_all
+from tests.conftest import exclusions, read_all
 
 V2 = "http://www.loc.gov/standards/alto/ns-v2#"
 V3 = "http://www.loc.gov/standards/alto/ns-v3#"
 V4 = "http://www.loc.gov/standards/alto/ns-v4#"
 CCS = "http://schema.ccs-gmbh.com/ALTO"
-
-
-def exclusions(folder: Path) -> list[dict]:
-    rows = []
-    for f in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
 
 
 def alto(*pages: str, ns: str | None = V3) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from datatrove.pipeline.writers import JsonlWriter
 
 from finebooks.book import METADATA_KEYS, split_pages
 from finebooks.readers.hocr import HocrReader
-from tests.conftest import read_all
+from tests.conftest import exclusions, read_all
 
 XHTML_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
@@ -24,13 +23,6 @@ XHTML_HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 
 def xhtml(body: str) -> str:
     return XHTML_HEAD + body + "\n </body>\n</html>\n"
-
-
-def exclusions(folder: Path) -> list[dict]:
-    rows = []
-    for f in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
 
 
 def words(text: str, conf: int | None = None) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,14 +13,7 @@ from datatrove.pipeline.writers import JsonlWriter
 from finebooks.book import split_pages
 from finebooks.readers.book_rows import BookHFReader, BookJsonlReader, BookParquetReader
 from finebooks.readers.page_rows import PageRowReader
-from tests.conftest import read_all
-
-
-def exclusions(folder: Path) -> list[dict]:
-    rows = []
-    for f in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
+from tests.conftest import exclusions, read_all
 
 
 def page_rows(n_books=6, n_pages=12, seed=0):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from datatrove.pipeline.writers import JsonlWriter
@@ -18,18 +17,11 @@ from finebooks.readers.text import (
     TroveTextReader,
     split_trove_pages,
 )
-from tests.conftest import read_all
+from tests.conftest import exclusions, read_all
 
 
 def trove_layout(pages: list[str]) -> str:
     return "".join("\n\n" + p + ("\n" if p else "") for p in pages)
-
-
-def exclusions(folder: Path) -> list[dict]:
-    rows = []
-    for f in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
 
 
 # ---------------------------------------------------------------- tiny fixtures

@@ -27,19 +27,12 @@ from finebooks.readers.xml_utils import (
     safe_xml_parser,
     sniff_encoding,
 )
-from tests.conftest import read_all
+from tests.conftest import exclusions, read_all
 
 LOLS = '<!ENTITY lol "lol">' + "".join(
     f'<!ENTITY lol{i} "{("&lol;" if i == 1 else f"&lol{i - 1};") * 10}">' for i in range(1, 10)
 )
 SECRET = "TOP-SECRET-CONTENT"
-
-
-def exclusions(folder: Path) -> list[dict]:
-    rows = []
-    for f in sorted(folder.glob("*.jsonl")):
-        rows += [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-    return rows
 
 
 def alto_with(doctype: str, content: str, text: str = "") -> str:
