@@ -175,8 +175,18 @@ def make_executors(recipe: Recipe, run_dir: str | Path, planned: list[PlannedExe
     for p in planned:
         kwargs = dict(recipe.executor_options)
         if recipe.executor == "slurm":
+            import os
+            import sys
+
             kwargs.setdefault("job_name", f"finebooks_{recipe.name}_{p.name}")
-            kwargs.setdefault("slurm_logs_folder", str(run_dir / "logs" / p.name / "slurm_logs"))
+            # absolute: sbatch resolves relative --output paths against the job's working directory
+            kwargs.setdefault("slurm_logs_folder", os.path.abspath(run_dir / "logs" / p.name / "slurm_logs"))
+            # the job runs `launch_pickled_pipeline` and unpickles FineBooks stages: it needs this
+            # environment. Without an explicit one, activate the venv we run from (shared file system).
+            activate = Path(sys.prefix) / "bin" / "activate"
+            if (not any(kwargs.get(k) for k in ("env_command", "condaenv", "venv_path"))
+                    and sys.prefix != sys.base_prefix and activate.is_file()):
+                kwargs["venv_path"] = str(activate)
         executors.append(cls(
             pipeline=p.pipeline, tasks=p.tasks, workers=recipe.workers if recipe.workers != -1 else -1,
             logging_dir=str(run_dir / "logs" / p.name), depends=executors[-1] if executors else None, **kwargs,
@@ -213,17 +223,75 @@ def run_recipe(recipe: Recipe, run_dir: str | Path | None = None) -> RunSummary:
     recipe.output_path = str(run_dir)
     write_resolved_recipe(recipe, run_dir)
     start = time.perf_counter()
+    if recipe.executor == "slurm":
+        import os
+
+        if "SLURM_ARRAY_TASK_ID" in os.environ:  # datatrove would run one rank here instead of submitting
+            raise RuntimeError("finebooks run with the slurm executor submits jobs: run it from a login node "
+                               "or a plain allocation, not from inside a Slurm array job")
     executors = make_executors(recipe, run_dir)
     if recipe.executor == "ray":
-        import ray
+        import os
 
-        if not ray.is_initialized():
-            ray.init(num_cpus=max(recipe.workers, 1) if recipe.workers != -1 else None,
-                     include_dashboard=False, log_to_driver=False)
-    executors[-1].run()
-    if recipe.executor == "slurm":  # jobs were submitted; nothing to count yet
-        summary = RunSummary(output=str(run_dir), recipe=recipe.name, submitted=True)
+        from datatrove.utils.logging import logger
+
+        try:
+            import ray
+        except ImportError as e:
+            raise ImportError("the ray executor needs Ray, an optional extra: pip install 'finebooks[ray]' "
+                              "(or pip install 'ray[default]>=2.9')") from e
+
+        started_here = not ray.is_initialized()
+        private = started_here and not os.environ.get("RAY_ADDRESS")
+        if private:  # a local instance sized for this run (address="local": never a stray `ray start`)
+            cpus = max(e.cpus_per_task for e in executors)
+            num_cpus = max(os.cpu_count() or 1, cpus) if recipe.workers == -1 else recipe.workers * cpus
+            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                     object_store_memory=256 * 1024**2)  # only the pickled executors go there
+        elif started_here:  # an existing cluster: it has its own resources
+            ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
+        try:
+            # a task that asks for more than the whole cluster has waits for ever (an autoscaling
+            # cluster may still grow: only warn there)
+            have = ray.cluster_resources()
+            for e in executors:
+                need = {"CPU": e.cpus_per_task, "GPU": e.gpus_per_task,
+                        "memory": e.mem_per_cpu_gb * e.cpus_per_task * 1024**3}
+                remote = e.ray_remote_kwargs or {}
+                for key, res in (("num_cpus", "CPU"), ("num_gpus", "GPU"), ("memory", "memory")):
+                    need[res] = remote.get(key, need[res])
+                need.update(remote.get("resources") or {})
+                short = [f"{k}: needs {v:g}, cluster has {have.get(k, 0):g}" for k, v in need.items()
+                         if isinstance(v, (int, float)) and v > have.get(k, 0)]
+                if short:
+                    msg = (f"ray executor {e.logging_dir.path}: a task cannot be scheduled now "
+                           f"({'; '.join(short)}); lower executor.options (cpus_per_task, mem_per_cpu_gb, "
+                           "gpus_per_task)")
+                    if private:
+                        raise RuntimeError(msg)
+                    logger.warning(msg)
+            # one executor at a time: datatrove's Ray executor only warns when tasks fail, and a
+            # dependent executor then polls its dependency's completions for ever (every 2 min)
+            for e in executors:
+                e.run()
+                failed = e.get_incomplete_ranks(skip_completed=True)
+                if failed:
+                    where = e.logging_dir.path
+                    raise RuntimeError(f"ray executor {where}: {len(failed)}/{e.world_size} tasks failed "
+                                       f"(ranks {failed[:10]}); see {where}/logs/task_*.log. Run the recipe "
+                                       "again to resume: completed tasks are skipped.")
+        finally:
+            if started_here:
+                ray.shutdown()
     else:
+        executors[-1].run()  # runs its dependencies first
+    job_ids = {Path(e.logging_dir.path).name: e.job_id for e in executors} if recipe.executor == "slurm" else {}
+    if job_ids:  # job id -1: every task was already complete, nothing submitted
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        (run_dir / "logs" / "slurm_jobs.json").write_text(json.dumps(job_ids, indent=2))
+    if any(job_id != -1 for job_id in job_ids.values()):  # jobs were submitted; nothing to count yet
+        summary = RunSummary(output=str(run_dir), recipe=recipe.name, submitted=True)
+    else:  # local, ray, or a slurm run whose jobs have all finished
         summary = summarise(run_dir)
     summary.seconds = time.perf_counter() - start
     save_summary(summary, run_dir / "summary.json")

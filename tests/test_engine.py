@@ -135,7 +135,7 @@ def test_metadata_filter_reason_names_the_value(text_collection, tmp_path):
     out = tmp_path / "run"
     run_recipe(load_recipe(recipe_text(text_collection, out, "  - metadata_filter: {key: n_pages, min: 2}")))
     reasons = {r["exclusion_reason"] for r in rows(out / "excluded" / "01_metadata_filter")}
-    assert reasons == {"n_pages=1<min 2"}
+    assert reasons == {"n_pages_below_min: n_pages=1 < 2"}
     meta = json.loads(rows(out / "excluded" / "01_metadata_filter")[0]["metadata_json"])
     assert meta["n_pages"] == 1 and meta["exclusion_stage"] == "01_metadata_filter"
 
@@ -211,12 +211,14 @@ def test_killed_run_resumes_to_the_same_output(text_collection, tmp_path):
     subprocess.run(command(whole), cwd=REPO, env=env, check=True, capture_output=True)
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(command(killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # own process group: the kill must take datatrove's helper processes with it
+    proc = subprocess.Popen(command(killed), cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
     completions = killed / "logs" / "main" / "completions"
     deadline = time.time() + 60
     while time.time() < deadline and len(list(completions.glob("*"))) < 2:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
+    os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_before = len(list(completions.glob("*")))
     assert 2 <= done_before < 5, "the run was killed mid-way"

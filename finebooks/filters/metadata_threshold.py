@@ -3,7 +3,8 @@
 FineBooks keeps scoring and dropping apart: a scoring stage writes ``metadata[key]`` and this
 filter drops on a threshold. Sweeping a threshold in an ablation then only re-runs this cheap
 step. The exclusion reason names the key, the value and the bound that decided, e.g.
-``ocr_quality=0.41<min 0.6``.
+``ocr_quality_below_min: ocr_quality=0.41 < 0.6`` (the part before ``:`` is the reason code
+that run summaries group by).
 """
 
 from __future__ import annotations
@@ -54,14 +55,14 @@ class MetadataThresholdFilter(BaseFilter):
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         value = doc.metadata.get(self.key)
         if value is None:
-            return True if self.missing == "keep" else (False, f"{self.key}=missing")
+            return True if self.missing == "keep" else (False, f"{self.key}_missing: no {self.key} in metadata")
         if self.values is not None and value not in self.values:
-            return False, f"{self.key}={value!r} not in allowed values"
+            return False, f"{self.key}_not_allowed: {self.key}={value!r} not in {sorted(map(str, self.values))}"
         try:
             if self.min is not None and value < self.min:
-                return False, f"{self.key}={value}<min {self.min}"
+                return False, f"{self.key}_below_min: {self.key}={value} < {self.min}"
             if self.max is not None and value > self.max:
-                return False, f"{self.key}={value}>max {self.max}"
+                return False, f"{self.key}_above_max: {self.key}={value} > {self.max}"
         except TypeError:
-            return False, f"{self.key}={value!r} is not comparable with the bounds"
+            return False, f"{self.key}_not_comparable: {self.key}={value!r} cannot be compared with the bounds"
         return True
