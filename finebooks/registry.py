@@ -62,7 +62,9 @@ class StageSpec:
 ENGINE_PARAMS = {"exclusion_writer", "adapter", "data_folder", "output_folder", "input_folder", "self"}
 
 _STAGES: list[StageSpec] = [
-    # FineBooks stages
+    # FineBooks repair stages (page-aware formatters; default recipe order)
+    StageSpec("remove_boilerplate", "finebooks.repair.boilerplate:DigitisationBoilerplateRemover", "stage"),
+    # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     # datatrove filters (the web baseline FineBooks is measured against)
     StageSpec("gopher_quality", "datatrove.pipeline.filters:GopherQualityFilter", "filter",
