@@ -64,6 +64,7 @@ ENGINE_PARAMS = {"exclusion_writer", "adapter", "data_folder", "output_folder", 
 _STAGES: list[StageSpec] = [
     # FineBooks repair stages (page-aware formatters; default recipe order)
     StageSpec("remove_boilerplate", "finebooks.repair.boilerplate:DigitisationBoilerplateRemover", "stage"),
+    StageSpec("normalise_characters", "finebooks.repair.normalise:CharacterNormaliser", "stage"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     # datatrove filters (the web baseline FineBooks is measured against)
