@@ -65,6 +65,8 @@ _STAGES: list[StageSpec] = [
     # FineBooks repair stages (page-aware formatters; default recipe order)
     StageSpec("remove_boilerplate", "finebooks.repair.boilerplate:DigitisationBoilerplateRemover", "stage"),
     StageSpec("normalise_characters", "finebooks.repair.normalise:CharacterNormaliser", "stage"),
+    StageSpec("dehyphenate", "finebooks.repair.dehyphenate:Dehyphenator", "stage"),
+    StageSpec("unwrap_lines", "finebooks.repair.unwrap:LineUnwrapper", "stage"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     # datatrove filters (the web baseline FineBooks is measured against)
