@@ -65,6 +65,7 @@ _STAGES: list[StageSpec] = [
     # FineBooks repair stages (page-aware formatters; default recipe order)
     StageSpec("remove_boilerplate", "finebooks.repair.boilerplate:DigitisationBoilerplateRemover", "stage"),
     StageSpec("normalise_characters", "finebooks.repair.normalise:CharacterNormaliser", "stage"),
+    StageSpec("remove_running_heads", "finebooks.repair.running_heads:RunningHeadRemover", "stage"),
     StageSpec("dehyphenate", "finebooks.repair.dehyphenate:Dehyphenator", "stage"),
     StageSpec("unwrap_lines", "finebooks.repair.unwrap:LineUnwrapper", "stage"),
     # FineBooks filters
