@@ -68,6 +68,8 @@ _STAGES: list[StageSpec] = [
     StageSpec("remove_running_heads", "finebooks.repair.running_heads:RunningHeadRemover", "stage"),
     StageSpec("dehyphenate", "finebooks.repair.dehyphenate:Dehyphenator", "stage"),
     StageSpec("unwrap_lines", "finebooks.repair.unwrap:LineUnwrapper", "stage"),
+    # FineBooks scorers (annotate metadata; thresholds are separate filters)
+    StageSpec("score_language", "finebooks.scoring.language:LanguageScorer", "stage"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     # datatrove filters (the web baseline FineBooks is measured against)

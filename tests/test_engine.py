@@ -57,7 +57,7 @@ def test_default_recipe_on_the_sample_matches_the_labels(sample, default_run):
     read_excl = {r["id"].split("/")[-1]: r["exclusion_reason"].split(":")[0]
                  for r in rows(default_run / "excluded" / "00_read")}
     assert read_excl == bad
-    dups = [r["id"].split("/")[-1] for r in rows(default_run / "excluded" / "06_minhash_dedup")]
+    dups = [r["id"].split("/")[-1] for r in rows(default_run / "excluded" / "07_minhash_dedup")]
     # exactly one book of each planted pair is removed, and nothing else
     assert len(dups) == len(dup_pairs)
     assert {frozenset(p) for p in dup_pairs} == {p for p in dup_pairs if len(p & set(dups)) == 1}
@@ -70,7 +70,9 @@ def test_run_directory_keeps_recipe_versions_logs_and_summary(default_run):
     assert resolved["provenance"]["finebooks_version"]
     assert resolved["provenance"]["datatrove_version"]
     assert resolved["stages"][-1] == {"minhash_dedup": {"n_grams": 5, "num_buckets": 20, "hashes_per_bucket": 4}}
-    assert [next(iter(s)) for s in resolved["stages"][:5]] == ["remove_boilerplate", "normalise_characters", "remove_running_heads", "dehyphenate", "unwrap_lines"]
+    assert [next(iter(s)) for s in resolved["stages"][:6]] == ["remove_boilerplate", "normalise_characters",
+                                                              "score_language", "remove_running_heads",
+                                                              "dehyphenate", "unwrap_lines"]
     logs = default_run / "logs"
     completions = sorted(p.name for p in logs.rglob("completions/*"))
     assert completions, "datatrove's completion markers are kept"
@@ -80,9 +82,9 @@ def test_run_directory_keeps_recipe_versions_logs_and_summary(default_run):
 
 
 def test_explain_tells_each_books_story(default_run):
-    excluded = rows(default_run / "excluded" / "06_minhash_dedup")[0]["id"]
+    excluded = rows(default_run / "excluded" / "07_minhash_dedup")[0]["id"]
     text = explain(default_run, excluded)
-    assert "EXCLUDED by 06_minhash_dedup" in text and "00_read                      passed" in text
+    assert "EXCLUDED by 07_minhash_dedup" in text and "00_read                      passed" in text
     kept = rows(default_run / "books")[0]["id"]
     assert "KEPT" in explain(default_run, kept)
     assert find_book(default_run, kept.split("/")[-1])["status"] == "kept"  # a suffix is enough

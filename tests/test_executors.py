@@ -165,8 +165,8 @@ def test_ray_default_recipe_on_sample_matches_local(ray_cluster, sample, tmp_pat
     _, n_excluded = assert_same_run(tmp_path / "local", tmp_path / "ray")
     assert n_excluded >= 4  # bad inputs and MinHash duplicates are in both
     # every executor of the MinHash chain ran on Ray with all its tasks
-    for name, tasks in (("part1_06_minhash_dedup_signatures", 2), ("06_minhash_dedup_buckets", 20),
-                        ("06_minhash_dedup_clusters", 1), ("part2_output", 2)):
+    for name, tasks in (("part1_07_minhash_dedup_signatures", 2), ("07_minhash_dedup_buckets", 20),
+                        ("07_minhash_dedup_clusters", 1), ("part2_output", 2)):
         logs = tmp_path / "ray" / "logs" / name
         assert len(list((logs / "completions").iterdir())) == tasks
         assert json.loads((logs / "executor.json").read_text())["cpus_per_task"] == 1
@@ -323,8 +323,8 @@ def test_slurm_multi_stage_steps_are_dependent_jobs(fake_slurm, sample, tmp_path
     run_dir = tmp_path / "run"
     assert run(data, run_dir).submitted
     calls = fake_slurm.calls()
-    executors = [("part1_06_minhash_dedup_signatures", 3), ("06_minhash_dedup_buckets", 20),
-                 ("06_minhash_dedup_clusters", 1), ("part2_output", 3)]
+    executors = [("part1_07_minhash_dedup_signatures", 3), ("07_minhash_dedup_buckets", 20),
+                 ("07_minhash_dedup_clusters", 1), ("part2_output", 3)]
     assert len(calls) == 2 * len(executors)  # each: its array job + its stats merge
     previous = None
     for (name, tasks), job, merge in zip(executors, calls[0::2], calls[1::2], strict=True):

@@ -1,0 +1,1 @@
+"""Scoring stages: write annotations into ``metadata``; separate threshold filters drop."""
