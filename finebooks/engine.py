@@ -61,6 +61,9 @@ class ExclusionWriter(BookParquetWriter):
             meta["exclusion_step"] = step
         meta["exclusion_stage"] = self.stage
         reason = meta.pop("filter_reason", None)
+        detail = meta.pop("filter_detail", None)
+        if reason and detail:
+            reason = f"{reason}: {detail}"
         meta.setdefault("exclusion_reason", reason or self.default_reason)
         if not self.keep_text:
             document.text = ""

@@ -70,6 +70,7 @@ _STAGES: list[StageSpec] = [
     StageSpec("unwrap_lines", "finebooks.repair.unwrap:LineUnwrapper", "stage"),
     # FineBooks scorers (annotate metadata; thresholds are separate filters)
     StageSpec("score_language", "finebooks.scoring.language:LanguageScorer", "stage"),
+    StageSpec("score_book_heuristics", "finebooks.scoring.book_heuristics:BookHeuristicsScorer", "stage"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     # datatrove filters (the web baseline FineBooks is measured against)

@@ -3,8 +3,10 @@
 FineBooks keeps scoring and dropping apart: a scoring stage writes ``metadata[key]`` and this
 filter drops on a threshold. Sweeping a threshold in an ablation then only re-runs this cheap
 step. The exclusion reason names the key, the value and the bound that decided, e.g.
-``ocr_quality_below_min: ocr_quality=0.41 < 0.6`` (the part before ``:`` is the reason code
-that run summaries group by).
+``ocr_quality_below_min: ocr_quality=0.41 < 0.6``. The filter returns only the reason code
+(``ocr_quality_below_min``: datatrove makes one statistic per distinct reason, so values must not
+be in it) and puts the detail in ``metadata["filter_detail"]``; the recipe engine's exclusion
+writer joins the two.
 """
 
 from __future__ import annotations
@@ -53,16 +55,25 @@ class MetadataThresholdFilter(BaseFilter):
         self.missing = missing
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        value = doc.metadata.get(self.key)
+        verdict = self.check(doc.metadata.get(self.key))
+        if verdict is True:
+            return True
+        code, detail = verdict
+        doc.metadata["filter_detail"] = detail
+        return False, code
+
+    def check(self, value) -> bool | tuple[str, str]:
+        """``True`` to keep, else ``(reason code, detail)``."""
+        key = self.key
         if value is None:
-            return True if self.missing == "keep" else (False, f"{self.key}_missing: no {self.key} in metadata")
+            return True if self.missing == "keep" else (f"{key}_missing", f"no {key} in metadata")
         if self.values is not None and value not in self.values:
-            return False, f"{self.key}_not_allowed: {self.key}={value!r} not in {sorted(map(str, self.values))}"
+            return f"{key}_not_allowed", f"{key}={value!r} not in {sorted(map(str, self.values))}"
         try:
             if self.min is not None and value < self.min:
-                return False, f"{self.key}_below_min: {self.key}={value} < {self.min}"
+                return f"{key}_below_min", f"{key}={value} < {self.min}"
             if self.max is not None and value > self.max:
-                return False, f"{self.key}_above_max: {self.key}={value} > {self.max}"
+                return f"{key}_above_max", f"{key}={value} > {self.max}"
         except TypeError:
-            return False, f"{self.key}_not_comparable: {self.key}={value!r} cannot be compared with the bounds"
+            return f"{key}_not_comparable", f"{key}={value!r} cannot be compared with the bounds"
         return True
