@@ -71,6 +71,7 @@ _STAGES: list[StageSpec] = [
     # FineBooks scorers (annotate metadata; thresholds are separate filters)
     StageSpec("score_language", "finebooks.scoring.language:LanguageScorer", "stage"),
     StageSpec("score_book_heuristics", "finebooks.scoring.book_heuristics:BookHeuristicsScorer", "stage"),
+    StageSpec("score_ocr_quality", "finebooks.scoring.ocr_quality:OcrQualityScorer", "stage"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     # datatrove filters (the web baseline FineBooks is measured against)
