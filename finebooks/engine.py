@@ -31,7 +31,6 @@ import yaml
 from finebooks import __version__
 from finebooks.readers import get_reader_class
 from finebooks.recipe import EXECUTORS, Recipe, StageConfig
-from finebooks.registry import READER_REGISTRY, REGISTRY
 from finebooks.writers import BookParquetWriter
 
 EXCLUSION_COLUMNS = {"exclusion_stage": "string", "exclusion_reason": "string"}
@@ -191,7 +190,7 @@ def make_executors(recipe: Recipe, run_dir: str | Path, planned: list[PlannedExe
                     and sys.prefix != sys.base_prefix and activate.is_file()):
                 kwargs["venv_path"] = str(activate)
         executors.append(cls(
-            pipeline=p.pipeline, tasks=p.tasks, workers=recipe.workers if recipe.workers != -1 else -1,
+            pipeline=p.pipeline, tasks=p.tasks, workers=recipe.workers,
             logging_dir=str(run_dir / "logs" / p.name), depends=executors[-1] if executors else None, **kwargs,
         ))
     return executors
@@ -345,17 +344,6 @@ class RunSummary:
     def unaccounted(self) -> int:
         return self.books_in - self.kept - self.excluded
 
-    def add(self, other: RunSummary) -> None:
-        """Fold another run's counts into this one (several read jobs in one quickstart)."""
-        self.books_in += other.books_in
-        self.kept += other.kept
-        self.excluded += other.excluded
-        self.pages += other.pages
-        self.text_bytes += other.text_bytes
-        self.seconds += other.seconds
-        for k, v in other.excluded_by_reason.items():
-            self.excluded_by_reason[k] = self.excluded_by_reason.get(k, 0) + v
-
     def render(self) -> str:
         if self.submitted:
             return f"submitted to the cluster; outputs and summary will be in {self.output}"
@@ -432,8 +420,6 @@ def save_summary(summary: RunSummary, path: str | Path) -> None:
 
 
 __all__ = [
-    "READER_REGISTRY",
-    "REGISTRY",
     "ExclusionWriter",
     "RunSummary",
     "make_executors",

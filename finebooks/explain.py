@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from finebooks.engine import READ_LABEL
+from finebooks.recipe import stage_label
 
 SHOWN_KEYS = ("title", "author", "year", "language", "source", "source_path", "format", "n_pages", "ocr_confidence")
 
@@ -20,9 +21,7 @@ SHOWN_KEYS = ("title", "author", "year", "language", "source", "source_path", "f
 def _stage_labels(recipe: dict) -> list[str]:
     labels = [READ_LABEL]
     for i, entry in enumerate(recipe.get("stages") or [], start=1):
-        name = entry.get("python") if "python" in entry else next(iter(entry))
-        short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-        labels.append(f"{i:02d}_{short}")
+        labels.append(stage_label(i, entry["python"] if "python" in entry else next(iter(entry))))
     return labels
 
 

@@ -66,6 +66,12 @@ class RecipeError(ValueError):
         super().__init__("\n".join([head, *("  " + line for line in lines)]))
 
 
+def stage_label(index: int, name: str) -> str:
+    """Unique, file-system-safe label of the ``index``-th stage: ``03_gopher_quality``, ``04_MyStep``."""
+    short = str(name).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+    return f"{index:02d}_{short}"
+
+
 @dataclass
 class StageConfig:
     """One resolved pipeline stage."""
@@ -77,9 +83,7 @@ class StageConfig:
 
     @property
     def label(self) -> str:
-        """Unique, file-system-safe label: ``03_gopher_quality``."""
-        short = self.name.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-        return f"{self.index:02d}_{short}"
+        return stage_label(self.index, self.name)
 
 
 @dataclass

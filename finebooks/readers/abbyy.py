@@ -110,9 +110,5 @@ class AbbyyReader(OcrXmlReader):
     extensions = (".abbyy.xml", ".abbyy", ".xml")
     root_name = "document"
 
-    def __init__(self, data_folder, group_by: str = "file", join_hyphenated: bool = True, **kwargs):
-        super().__init__(data_folder, group_by=group_by, **kwargs)
-        self.join_hyphenated = join_hyphenated
-
     def read_pages(self, path: str, stream: BinaryIO, head: bytes, root: str | None) -> list[PageText]:
         return [page_text(page, self.join_hyphenated) for page in ElementStream(stream, head, tag="{*}page")]

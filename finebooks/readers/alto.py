@@ -114,10 +114,6 @@ class AltoReader(OcrXmlReader):
     extensions = (".alto.xml", ".alto", ".xml")
     root_name = "alto"
 
-    def __init__(self, data_folder, group_by: str = "file", join_hyphenated: bool = True, **kwargs):
-        super().__init__(data_folder, group_by=group_by, **kwargs)
-        self.join_hyphenated = join_hyphenated
-
     def read_pages(self, path: str, stream: BinaryIO, head: bytes, root: str | None) -> list[PageText]:
         return [self.page_text(page) for page in ElementStream(stream, head, tag="{*}Page")]
 

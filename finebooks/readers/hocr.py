@@ -182,10 +182,6 @@ class HocrReader(OcrXmlReader):
     format = "hocr"
     extensions = (".hocr", ".html", ".htm", ".xhtml")
 
-    def __init__(self, data_folder, group_by: str = "file", join_hyphenated: bool = True, **kwargs):
-        super().__init__(data_folder, group_by=group_by, **kwargs)
-        self.join_hyphenated = join_hyphenated
-
     def read_pages(self, path: str, stream: BinaryIO, head: bytes, root: str | None) -> list[PageText]:
         looks_xml = head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<?xml") or b"http://www.w3.org/1999/xhtml" in head
         if looks_xml:

@@ -32,7 +32,6 @@ from typing import BinaryIO
 
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
-from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 from lxml import etree
 
@@ -328,8 +327,10 @@ class OcrXmlReader(BookReader):
             (``mets.xml``, ``*_mets.xml``) in that folder when there is one. METS files are
             never read as pages, and in folder mode other XML files that are not of this
             format (e.g. PAGE-XML beside ALTO) are skipped and counted, not treated as pages.
+        join_hyphenated: rebuild words that the format marks as hyphenated across lines (see the
+            subclass for the format's marks).
         source, glob_pattern, recursive, limit, skip, default_metadata, exclusion_writer,
-        progress: see :class:`~finebooks.readers.base.BookReader`.
+        progress, on_bad_page: see :class:`~finebooks.readers.base.BookReader`.
 
     Every book gets ``metadata["ocr_confidence"]`` (mean over the whole book of the format's
     confidence unit - word or character, see the subclass - in [0, 1], ``None`` when the source
@@ -340,28 +341,12 @@ class OcrXmlReader(BookReader):
     #: local name of the root element of a file of this format (``None``: not checked)
     root_name: str | None = None
 
-    def __init__(
-        self,
-        data_folder: DataFolderLike,
-        group_by: str = "file",
-        source: str | None = None,
-        glob_pattern: str | None = None,
-        recursive: bool = True,
-        limit: int = -1,
-        skip: int = 0,
-        default_metadata: dict | None = None,
-        exclusion_writer: DiskWriter | None = None,
-        progress: bool = False,
-        on_bad_page: str = "empty_page",
-    ):
-        super().__init__(
-            data_folder, source=source, glob_pattern=glob_pattern, recursive=recursive, limit=limit,
-            skip=skip, default_metadata=default_metadata, exclusion_writer=exclusion_writer,
-            progress=progress, on_bad_page=on_bad_page,
-        )
+    def __init__(self, data_folder: DataFolderLike, group_by: str = "file", join_hyphenated: bool = True, **kwargs):
+        super().__init__(data_folder, **kwargs)
         if group_by not in ("file", "folder"):
             raise ValueError(f"group_by must be 'file' or 'folder', not {group_by!r}")
         self.group_by = group_by
+        self.join_hyphenated = join_hyphenated
 
     # ------------------------------------------------------------------ listing
     def list_units(self) -> list[BookUnit]:
