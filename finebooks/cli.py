@@ -11,6 +11,7 @@ Commands:
                                     read books into Parquet (+ exclusions and a summary)
   finebooks quickstart              the default recipe on the sample collection (made if missing)
   finebooks formats                 list the reader formats
+  plus the command groups in finebooks/commands/ (`finebooks -h` lists them)
 """
 
 from __future__ import annotations
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--workers", type=int, help="override the recipe's workers")
 
     sub.add_parser("formats", help="list reader formats")
+
+    from finebooks.commands import command_modules
+
+    for mod in command_modules():  # classifier, ablate, report, ... (finebooks/commands/)
+        cp = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(cp)
+        cp.set_defaults(_plugin=mod)
     return p
 
 
@@ -139,6 +147,8 @@ def stages_markdown() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "_plugin", None) is not None:
+        return args._plugin.run(args)
 
     if args.command in ("run", "validate"):
         from finebooks.recipe import RecipeError, load_recipe

@@ -120,6 +120,44 @@ class PlannedExecutor:
     tasks: int
 
 
+@dataclass
+class MultiStageContext:
+    """What a multi-stage step needs to plan its executors (see :class:`MultiStageSplit`)."""
+
+    run_dir: Path
+    label: str            # the stage's recipe label, e.g. ``07_minhash_dedup``
+    tasks: int            # the recipe's task count (the pipeline parts before and after use it)
+    part: int             # number of the pipeline part that this step ends
+    keep_excluded_text: bool = False
+
+    @property
+    def work_dir(self) -> Path:
+        """Intermediate data of this step: ``RUN/work/<label>``."""
+        return self.run_dir / "work" / self.label
+
+    def exclusion_writer(self, default_reason: str = "dropped", **kwargs) -> ExclusionWriter:
+        """The exclusion writer of this stage: ``RUN/excluded/<label>``."""
+        return ExclusionWriter(str(self.run_dir / "excluded" / self.label), self.label,
+                               keep_text=self.keep_excluded_text, default_reason=default_reason, **kwargs)
+
+
+@dataclass
+class MultiStageSplit:
+    """How a multi-stage step cuts the pipeline.
+
+    ``finish`` ends the current part (appended after the earlier stages, e.g. an intermediate
+    copy + signatures); the part's executor is named ``part<N>_<label>_<first_name>``;
+    ``middle`` are whole executors run in between (buckets, clusters); ``resume`` starts the next
+    part (re-read the intermediate copy, drop what the middle decided); later stages follow it.
+    A stage of kind ``multi`` is a class whose instances have ``plan(ctx) -> MultiStageSplit``.
+    """
+
+    finish: list
+    middle: list[PlannedExecutor]
+    resume: list
+    first_name: str = "signatures"
+
+
 def plan(recipe: Recipe, run_dir: str | Path) -> list[PlannedExecutor]:
     """Split the recipe into executors; multi-stage steps (MinHash) cut the pipeline into parts."""
     run_dir = Path(run_dir)
@@ -131,35 +169,14 @@ def plan(recipe: Recipe, run_dir: str | Path) -> list[PlannedExecutor]:
         if stage.spec.kind != "multi":
             current.append(_instantiate(stage, run_dir, keep_text))
             continue
-        from datatrove.pipeline.dedup.minhash import (
-            MinhashDedupBuckets,
-            MinhashDedupCluster,
-            MinhashDedupFilter,
-            MinhashDedupSignature,
-        )
-
-        from finebooks.dedup.minhash import MinhashDedup
-        from finebooks.readers.book_rows import RankShardReader
-
-        spec = MinhashDedup(**stage.params)
-        cfg = spec.config()
-        work = run_dir / "work" / stage.label
-        # one intermediate file per task, named by rank, so that part 2's task r reads exactly
-        # the books (in the same order) whose signatures task r computed
-        current.append(BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1))
-        current.append(MinhashDedupSignature(output_folder=str(work / "signatures"), config=cfg, language=spec.language))
-        executors.append(PlannedExecutor(f"part{part}_{stage.label}_signatures", current, recipe.tasks))
-        executors.append(PlannedExecutor(f"{stage.label}_buckets", [MinhashDedupBuckets(
-            input_folder=str(work / "signatures"), output_folder=str(work / "buckets"), config=cfg)], cfg.num_buckets))
-        executors.append(PlannedExecutor(f"{stage.label}_clusters", [MinhashDedupCluster(
-            input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"), config=cfg)], 1))
+        ctx = MultiStageContext(run_dir=run_dir, label=stage.label, tasks=recipe.tasks, part=part,
+                                keep_excluded_text=keep_text)
+        split = stage.spec.load()(**stage.params).plan(ctx)
+        current.extend(split.finish)
+        executors.append(PlannedExecutor(f"part{part}_{stage.label}_{split.first_name}", current, recipe.tasks))
+        executors.extend(split.middle)
         part += 1
-        current = [
-            RankShardReader(str(work / "books")),
-            MinhashDedupFilter(input_folder=str(work / "remove_ids"), exclusion_writer=ExclusionWriter(
-                str(run_dir / "excluded" / stage.label), stage.label, keep_text=keep_text,
-                default_reason="minhash_duplicate")),
-        ]
+        current = list(split.resume)
     current.append(build_output_writer(recipe, run_dir))
     executors.append(PlannedExecutor(f"part{part}_output" if part > 1 else "main", current, recipe.tasks))
     return executors
@@ -421,6 +438,9 @@ def save_summary(summary: RunSummary, path: str | Path) -> None:
 
 __all__ = [
     "ExclusionWriter",
+    "MultiStageContext",
+    "MultiStageSplit",
+    "PlannedExecutor",
     "RunSummary",
     "make_executors",
     "plan",

@@ -38,3 +38,39 @@ class MinhashDedup:
 
         return MinhashConfig(n_grams=self.n_grams, num_buckets=self.num_buckets,
                              hashes_per_bucket=self.hashes_per_bucket, seed=self.seed)
+
+    def plan(self, ctx):
+        """Split the pipeline: signatures -> buckets -> clusters -> filter (see the module doc)."""
+        from datatrove.pipeline.dedup.minhash import (
+            MinhashDedupBuckets,
+            MinhashDedupCluster,
+            MinhashDedupFilter,
+            MinhashDedupSignature,
+        )
+
+        from finebooks.engine import MultiStageSplit, PlannedExecutor
+        from finebooks.readers.book_rows import RankShardReader
+        from finebooks.writers import BookParquetWriter
+
+        cfg = self.config()
+        work = ctx.work_dir
+        return MultiStageSplit(
+            # one intermediate file per task, named by rank, so that the next part's task r reads
+            # exactly the books (in the same order) whose signatures task r computed
+            finish=[
+                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1),
+                MinhashDedupSignature(output_folder=str(work / "signatures"), config=cfg, language=self.language),
+            ],
+            middle=[
+                PlannedExecutor(f"{ctx.label}_buckets", [MinhashDedupBuckets(
+                    input_folder=str(work / "signatures"), output_folder=str(work / "buckets"), config=cfg)],
+                    cfg.num_buckets),
+                PlannedExecutor(f"{ctx.label}_clusters", [MinhashDedupCluster(
+                    input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"), config=cfg)], 1),
+            ],
+            resume=[
+                RankShardReader(str(work / "books")),
+                MinhashDedupFilter(input_folder=str(work / "remove_ids"),
+                                   exclusion_writer=ctx.exclusion_writer(default_reason="minhash_duplicate")),
+            ],
+        )
