@@ -74,6 +74,7 @@ _STAGES: list[StageSpec] = [
     StageSpec("score_ocr_quality", "finebooks.scoring.ocr_quality:OcrQualityScorer", "stage"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
+    StageSpec("drop_pages", "finebooks.filters.page_filter:PageFilter", "stage"),
     # datatrove filters (the web baseline FineBooks is measured against)
     StageSpec("gopher_quality", "datatrove.pipeline.filters:GopherQualityFilter", "filter",
               doc="datatrove: Gopher quality heuristics (word counts and lengths, symbols, bullets, stop words).",

@@ -23,7 +23,9 @@ the whole book, with book layout in mind, and writes them to ``metadata`` with t
   by the most frequent word 2- / 3-gram (Gopher's top n-gram fraction);
 * ``bh_page_garbage``: per page (``\\f``-separated), whether it looks like OCR noise (plates,
   scan artefacts): mostly symbols, or mostly words without letters; ``bh_garbage_page_share``
-  its share among non-empty pages and ``bh_empty_page_share`` the share of empty pages.
+  its share among non-empty pages and ``bh_empty_page_share`` the share of empty pages. The
+  other signals are computed without the garbage pages (unless every page is garbage): a plate's
+  symbol soup is judged once, by ``bh_garbage_page_share``, and ``drop_pages`` removes it.
 
 Everything is regular expressions, ``str`` methods and ``collections.Counter`` (no tokenizer
 model), so cost is linear and well above 5 MB/s per core.
@@ -654,7 +656,8 @@ class BookHeuristicsScorer(PipelineStep):
             return True
         return 1 - len(_NO_LETTER_TOKEN.findall(page)) / n_tokens < self.page_min_alpha_words
 
-    def stopword_rate(self, counts: Counter, n_words: int, language: str | None) -> tuple[float, str]:
+    def stopword_rate(self, counts: Counter, n_words: int, language: str | None,
+                      mix: dict | None = None) -> tuple[float, str]:
         """Stop words per 1,000 letter words, for the language (or the best-matching list).
 
         ``counts`` holds words as printed; a stop word counts in lower, Capitalised and UPPER
@@ -664,7 +667,13 @@ class BookHeuristicsScorer(PipelineStep):
         if not n_words:
             return 0.0, language or "none"
         lang = (language or "").lower()[:2]
-        if lang in lists:
+        # a bilingual book (a Latin play with English notes) uses the stop words of each
+        # language that holds at least a fifth of it, so its second language isn't counted as noise
+        mixed = sorted(k[:2] for k, v in (mix or {}).items() if isinstance(v, (int, float)) and v >= 0.2
+                       and k[:2] in lists)
+        if lang in lists and len(mixed) > 1 and lang in mixed:
+            candidates = {"+".join(mixed): frozenset().union(*(lists[m] for m in mixed))}
+        elif lang in lists:
             candidates = {lang: lists[lang]}
         else:
             candidates = lists
@@ -679,6 +688,21 @@ class BookHeuristicsScorer(PipelineStep):
         text = doc.text
         p = self.prefix
         meta = doc.metadata
+        pages = text.split("\f")
+        flags = [self.page_is_garbage(page) for page in pages]
+        n_empty = sum(f is None for f in flags)
+        n_garbage = sum(f is True for f in flags)
+        meta[p + "page_garbage"] = [f is True for f in flags]
+        meta[p + "empty_page_share"] = round(n_empty / len(flags), 4)
+        meta[p + "garbage_page_share"] = (
+            round(n_garbage / (len(flags) - n_empty), 4) if len(flags) > n_empty else 0.0
+        )
+        if n_garbage:
+            self.stat_update("garbage_pages", value=n_garbage)
+            if n_garbage < len(flags) - n_empty:
+                # the book-level signals describe the book without its garbage pages (a plate's
+                # symbol soup is judged by garbage_page_share and removed by drop_pages)
+                text = "\f".join(page for page, f in zip(pages, flags) if f is not True)
         tokens = text.split()
         n_tokens = len(tokens)
         meta[p + "n_words"] = n_tokens
@@ -698,7 +722,7 @@ class BookHeuristicsScorer(PipelineStep):
             self.ngram_max_words * 100,
         )
         counts = Counter(words)
-        rate, lang = self.stopword_rate(counts, len(words), meta.get("language"))
+        rate, lang = self.stopword_rate(counts, len(words), meta.get("language"), meta.get("languages"))
         meta[p + "stopwords_per_1000"] = round(rate, 2)
         meta[p + "stopword_language"] = lang
 
@@ -714,16 +738,6 @@ class BookHeuristicsScorer(PipelineStep):
         for n in self.ngram_sizes:
             meta[f"{p}top_{n}gram_char_share"] = round(_top_ngram_char_share(sample, n), 4)
 
-        flags = [self.page_is_garbage(page) for page in text.split("\f")]
-        n_empty = sum(f is None for f in flags)
-        n_garbage = sum(f is True for f in flags)
-        meta[p + "page_garbage"] = [f is True for f in flags]
-        meta[p + "empty_page_share"] = round(n_empty / len(flags), 4)
-        meta[p + "garbage_page_share"] = (
-            round(n_garbage / (len(flags) - n_empty), 4) if len(flags) > n_empty else 0.0
-        )
-        if n_garbage:
-            self.stat_update("garbage_pages", value=n_garbage)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:

@@ -100,3 +100,20 @@ def test_gold_novels_keep_rate(shared_data):
     assert len(docs) >= 10
     kept = sum(not drop_reasons(d) for d in docs)
     assert kept / len(docs) >= 0.97, [(d.id, drop_reasons(d)) for d in docs if drop_reasons(d)]
+
+
+def test_bilingual_book_counts_the_stop_words_of_both_languages():
+    """A Latin play with English notes: its English half is not counted as noise."""
+    from collections import Counter
+
+    from finebooks.scoring.book_heuristics import BookHeuristicsScorer
+
+    latin = "arma virumque cano troiae qui primus ab oris italiam fato profugus laviniaque venit litora".split()
+    english = "the play was written for the students and it is one of the best of the old plays".split()
+    words = latin * 3 + english * 2
+    scorer = BookHeuristicsScorer()
+    only_la, _ = scorer.stopword_rate(Counter(words), len(words), "la")
+    both, lists = scorer.stopword_rate(Counter(words), len(words), "la", {"la": 0.6, "en": 0.4})
+    assert lists == "en+la" and both > only_la + 100
+    # a minor language below a fifth of the book does not widen the list
+    assert scorer.stopword_rate(Counter(words), len(words), "la", {"la": 0.9, "en": 0.1})[0] == only_la
