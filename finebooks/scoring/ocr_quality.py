@@ -1,98 +1,178 @@
-"""Cheap, reference-free OCR quality score per page and per book.
+"""Reference-free OCR quality per page and per book, calibrated against ground-truth CER.
 
-Each page (pages are split on ``\\f``) is tokenised on whitespace and scored from three signals:
+The score estimates how much of the text is right: ``ocr_quality = 1 - estimated CER`` (clipped
+to 0-1, higher = cleaner), where the estimated character error rate comes from cheap signals of
+the page text combined by weights fitted on OCR/ground-truth pairs
+(``python -m finebooks.scoring.calibrate``; method, figures and weaknesses in
+``docs/ocr_quality.md``). Signals per page, each normalised for the language:
 
-* **lexicon** - share of alphabetic tokens (edge punctuation stripped, lower-cased) that are
-  words of the book's language: ``wordfreq`` frequency above ``min_zipf`` (``zipf > 0`` is the
-  plain "is a word" test; words of one or two letters need ``short_min_zipf`` because random
-  OCR fragments such as ``l``/``tbe`` are in the lists with a low frequency). Lookups use the
-  wordfreq frequency dictionary directly (the same data as ``zipf_frequency``, without its
-  per-call tokenisation) plus a per-instance memo, so a token type is classified once.
-* **garbage** - 1 - share of tokens flagged by rules in the style of Taghva et al. / Kulp:
-  longer than ``max_token_len`` characters; three or more non-alphanumerics inside a word;
-  a letter mixed with other symbols inside a word (``Ne$v``); a run of consonants or vowels
-  longer than the language allows; the same character four or more times in a row; lower-case
-  followed by upper-case inside a word (``tHe``); digits inside letters (``t0wn``, ordinals
-  such as ``21st`` excepted).
-* **chars** - letters / all non-space characters, mapped linearly from ``char_floor`` (0) to
-  ``char_ceil`` (1).
+* ``lm`` - mean log-probability per character under a character trigram model of the book's
+  language (:mod:`finebooks.scoring.charlm`, trained offline from the ``wordfreq`` list),
+  minus the model's mean on its own training text (so languages with more or less predictable
+  spelling are on one scale);
+* ``bad`` - log of the share of characters the model finds improbable (p < 0.002): a misread
+  letter makes two or three unlikely trigrams ("tbe", "fcience", "w!sd0m");
+* ``other`` - log of the share of characters outside the language's alphabet, digits and
+  ordinary punctuation (``$ # @ ^ © ■ |`` ... and letters of other scripts);
+* token rules in the style of Taghva et al. / Kulp (:func:`rule_counts`), each the log of a count
+  per token: ``single`` (lone letters that are not one-letter words: split words),
+  ``digit_in_word``, ``punct_in_word`` (symbols inside words), ``mixed_case`` ("tHe") and
+  ``punct_run`` (",;", "»;/;").
 
-Optionally **confidence**: ``metadata["page_ocr_confidence"][i]`` (or the book-level
-``metadata["ocr_confidence"]``) when a reader found the engine confidence.
+A lexicon signal (share of words of four or more letters found in the wordfreq list) was
+measured too and left out: beside the character model, which is trained on that same list,
+dropping it moved the cross-validated rho by -0.011 to +0.015 per language (+0.007 overall),
+and it was the slowest part of the scorer (a regular expression and a set lookup per word;
+docs/ocr_quality.md). Languages without a wordfreq list use a model trained on the union in
+:data:`charlm.FALLBACK_LEXICONS` (Latin: it, es, pt, fr); languages without any fall back to
+the ``default_language`` model.
 
-The page score is the weighted mean of the available signals (weights renormalised over the
-signals present; defaults 0.1 / 1.0 / 0.0 (+0.2 confidence) were picked on the even-indexed half of
-the calibration documents and checked on the odd half). Pages with fewer than ``min_tokens`` tokens get ``None``; the book score is
-the token-weighted mean of the scored pages (a short book with no such page is scored as one
-page). Writes ``metadata["ocr_quality"]`` (0-1, higher = cleaner, ``None`` for a book with no
-token) and ``metadata["page_ocr_quality"]``.
+Each page with at least ``min_tokens`` words gets ``page_ocr_quality[i]``; the book score is the
+character-weighted mean of the scored pages (a book with no such page is scored as one page).
+When a reader stored the OCR engine's confidence (``metadata["page_ocr_confidence"]`` or the
+book-level ``metadata["ocr_confidence"]``), it is blended in with ``weight_confidence``.
 
-Languages wordfreq lacks (``lexicon_fallback``): ``"union"`` (default) checks the union of the
-lexicons listed in ``FALLBACK_LEXICONS`` for that language (Latin: it, es, fr, pt), ``"none"``
-drops the lexicon signal and scores from the garbage and character signals only. Measured with
-``python -m finebooks.scoring.calibrate`` (see that module) - union was better on Latin.
+Cost: everything is vectorised over numpy arrays of UTF-16 code units (table lookups, adjacent-
+character masks, per-page sums with ``np.add.reduceat``); no Python code runs per character or
+per token (about 25-30 MB/s per core on raw_ocr/trove_nla_books, benchmarks/eval_ocr_quality.py).
 """
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
+import unicodedata
 from collections.abc import Sequence
 
+import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 
+from finebooks.scoring import charlm
+
 PAGE_SEPARATOR = "\f"
-
-# languages wordfreq does not have -> lexicons whose union stands in for it
-FALLBACK_LEXICONS: dict[str, tuple[str, ...]] = {
-    "la": ("it", "es", "fr", "pt"),
-    "lat": ("it", "es", "fr", "pt"),
-    "grc": ("el",),
-    "enm": ("en",),
-    "frm": ("fr",),
-    "gmh": ("de",),
+FEATURES = ("lm", "bad", "other", "single", "digit_in_word", "punct_in_word", "mixed_case", "punct_run")
+# fitted by `python -m finebooks.scoring.calibrate --fit` on the licence-clean calibration
+# subsets only (CIS, GT4HistOCR DE4-DE7, NL1, overProof, Kant; see calibrate.FIT_SUBSETS):
+# log(CER + 0.005) = intercept + sum(weight * feature)
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "intercept": -0.0538,
+    "lm": -0.4241,
+    "bad": 0.5127,
+    "other": -0.1076,
+    "single": 0.0762,
+    "digit_in_word": 0.0162,
+    "punct_in_word": 0.0582,
+    "mixed_case": 0.0947,
+    "punct_run": 0.086,
 }
-# longest run of consonants / vowels a real word of the language has (longer -> garbage)
-MAX_CONSONANT_RUN = {"de": 7, "nl": 6, "en": 5, "cs": 6, "pl": 6}
-MAX_VOWEL_RUN = {"fi": 5, "nl": 4, "fr": 4, "en": 4}
-DEFAULT_CONSONANT_RUN = 5
-DEFAULT_VOWEL_RUN = 3
+_CER_EPS = 0.005
+_FEATURE_EPS = {"bad": 0.003, "other": 0.002}
+_RULE_EPS = 0.003
+# character classes for the token rules (one uint8 per UTF-16 code unit)
+_SPACE, _LOWER, _UPPER, _DIGIT, _JOINER, _SYMBOL = 0, 1, 2, 3, 4, 5
+_ONE_LETTER_WORDS = "aAiIoOyYeEàÀ"  # one-letter words common in the supported languages
 
-_EDGE_PUNCT = "\"'`()[]{}<>.,;:!?«»„“”‘’‚‹›¿¡*-–—_/|\\~^°·•"
-_LETTER = re.compile(r"[^\W\d_]")
-_NOT_LETTER = re.compile(r"[\W\d_]+")
-_SPACE = re.compile(r"\s+")
-_DIGIT_IN_LETTERS = re.compile(r"[^\W\d_]\d|\d[^\W\d_]")
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th|d|er|e|ème|o|a|te|ten|ter)\.?$", re.IGNORECASE)
-_MIXED_CASE = re.compile(r"[^\W\d_A-ZÀ-ÞΑ-Ω][A-ZÀ-ÞΑ-Ω]")
-_REPEAT = re.compile(r"([^\s])\1{3,}")
-_VOWELS = "aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüÿœ"
-_CONSONANT_RUN = re.compile(r"[bcdfghjklmnpqrstvwxzß]+", re.IGNORECASE)
-_VOWEL_RUN = re.compile(f"[{_VOWELS}]+", re.IGNORECASE)
-_NUMBER = re.compile(r"[\d.,:/\-–'’£$%½¼¾]+$")
-_INNER_OK = set("-'’")
 
-# token classes
-_NEUTRAL, _WORD_HIT, _WORD_MISS, _GARBAGE, _SYMBOL = 0, 1, 2, 3, 4
+def _class_table() -> tuple[np.ndarray, np.ndarray]:
+    table = np.full(0x10000, _SYMBOL, dtype=np.uint8)
+    for cp in range(0x10000):
+        ch = chr(cp)
+        if ch.isspace():
+            table[cp] = _SPACE
+        elif ch.isdigit():
+            table[cp] = _DIGIT
+        elif ch.isalpha():
+            table[cp] = _UPPER if ch.isupper() else _LOWER
+        elif unicodedata.category(ch).startswith("M"):  # combining marks belong to their letter
+            table[cp] = _LOWER
+    for ch in "-'’\u00ad\u2010\u2011":  # hyphens and apostrophes are normal inside words
+        table[ord(ch)] = _JOINER
+    lone_ok = np.zeros(0x10000, dtype=bool)
+    for ch in _ONE_LETTER_WORDS:
+        lone_ok[ord(ch)] = True
+    return table, lone_ok
+
+
+_CLASSES: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def rule_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per page of ``text``: token counts and the counts of the token rules (pages x 5).
+
+    Rules (Taghva / Kulp style, vectorised over the character classes):
+
+    * ``single`` - a lone letter other than the common one-letter words (split words such as
+      "M E D" or "ex tremos");
+    * ``digit_in_word`` - a digit touching a letter ("t0wn", "Ρ1596κλ"; "21st" counts too);
+    * ``punct_in_word`` - punctuation or a symbol between two letters ("w;a$", "ei>plena");
+    * ``mixed_case`` - a lower-case letter followed by an upper-case one ("tHe", "vnD");
+    * ``punct_run`` - two punctuation marks or symbols in a row, ".." excepted (",;", "»;/;").
+    """
+    global _CLASSES
+    if _CLASSES is None:
+        _CLASSES = _class_table()
+    table, lone_ok = _CLASSES
+    raw = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    starts = charlm.page_starts(raw)
+    n = len(raw)
+    counts = np.zeros((len(starts), 5))
+    if n < 3:
+        return np.zeros(len(starts)) + (1 if text.strip() else 0), counts
+    cls = table[raw]
+    space = cls == _SPACE
+    letter = (cls == _LOWER) | (cls == _UPPER)
+    digit = cls == _DIGIT
+    tok_start = ~space
+    tok_start[1:] &= space[:-1]
+    tokens = charlm.page_sums(tok_start, starts)
+    space_before = np.concatenate(([True], space[:-1]))  # the text's edges count as spaces
+    space_after = np.concatenate((space[1:], [True]))
+    lone = space_before & letter & ~lone_ok[raw] & space_after
+    dw = np.zeros(n, dtype=bool)
+    dw[1:] = (letter[:-1] & digit[1:]) | (digit[:-1] & letter[1:])
+    pw = np.zeros(n, dtype=bool)
+    pw[1:-1] = letter[:-2] & (cls[1:-1] == _SYMBOL) & letter[2:]
+    mc = np.zeros(n, dtype=bool)
+    mc[1:] = (cls[:-1] == _LOWER) & (cls[1:] == _UPPER)
+    symbol = cls == _SYMBOL
+    pr = np.zeros(n, dtype=bool)
+    pr[1:] = symbol[:-1] & symbol[1:] & ~((raw[:-1] == 46) & (raw[1:] == 46))
+    for j, mask in enumerate((lone, dw, pw, mc, pr)):
+        counts[:, j] = charlm.page_sums(mask, starts)
+    return tokens, counts
+
+
+FALLBACK_LEXICONS = charlm.FALLBACK_LEXICONS  # re-exported: documented here before charlm existed
+
+
+BLOCK_CHARS = 4_000_000  # longer books are scored in blocks of whole pages (peak memory ~ 30 B/char)
+
+
+def _page_blocks(text: str) -> list[str]:
+    """``text`` cut into runs of whole pages of about ``BLOCK_CHARS`` (a longer page stays whole)."""
+    blocks, cur, size = [], [], 0
+    for page in text.split(PAGE_SEPARATOR):
+        if cur and size + len(page) > BLOCK_CHARS:
+            blocks.append(PAGE_SEPARATOR.join(cur))
+            cur, size = [], 0
+        cur.append(page)
+        size += len(page) + 1
+    blocks.append(PAGE_SEPARATOR.join(cur))
+    return blocks
 
 
 class OcrQualityScorer(PipelineStep):
-    """Reference-free OCR quality (0-1, higher = cleaner) per page and per book, as metadata.
+    """Reference-free OCR quality (0-1 = 1 - estimated CER, higher = cleaner) per page and book.
 
     Args:
-        default_language: language used when ``metadata["language"]`` is missing.
-        min_tokens: pages with fewer whitespace tokens get ``None`` in ``page_ocr_quality``.
-        min_zipf: a token is a word of the language when its wordfreq zipf frequency is above this.
-        short_min_zipf: the same, for words of one or two letters.
-        max_token_len: longer tokens are garbage.
-        weight_lexicon / weight_garbage / weight_chars / weight_confidence: signal weights
-            (renormalised over the signals present for a page).
-        char_floor / char_ceil: letter ratio (letters / non-space characters) mapped to 0 / 1.
-        lexicon_fallback: ``"union"`` or ``"none"``, for languages wordfreq lacks (see module doc).
-        use_confidence: use the engine confidence when a reader stored one.
-        memo_size: token types remembered per lexicon before the memo is cleared.
+        default_language: language used when ``metadata["language"]`` is missing, and whose
+            character model stands in for a language that has none.
+        min_tokens: pages with fewer whitespace tokens get ``None`` in ``page_ocr_quality``
+            (and do not count towards the book score).
+        weights: ``{"intercept", *FEATURES}`` of the log-CER model; ``None``: the calibrated
+            :data:`DEFAULT_WEIGHTS`.
+        weight_confidence: weight of the engine confidence when a reader stored one (the page
+            score is ``(1 - w) * text score + w * confidence``).
+        use_confidence: use the engine confidence when present.
     """
 
     type = "📊 - SCORER"
@@ -102,177 +182,99 @@ class OcrQualityScorer(PipelineStep):
         self,
         default_language: str = "en",
         min_tokens: int = 20,
-        min_zipf: float = 0.0,
-        short_min_zipf: float = 4.0,
-        max_token_len: int = 25,
-        weight_lexicon: float = 0.1,
-        weight_garbage: float = 1.0,
-        weight_chars: float = 0.0,
+        weights: dict[str, float] | None = None,
         weight_confidence: float = 0.2,
-        char_floor: float = 0.75,
-        char_ceil: float = 0.97,
-        lexicon_fallback: str = "union",
         use_confidence: bool = True,
-        memo_size: int = 2_000_000,
     ):
         super().__init__()
-        if lexicon_fallback not in ("union", "none"):
-            raise ValueError("lexicon_fallback must be 'union' or 'none'")
-        self.default_language = default_language
+        self.default_language = self.norm_lang(default_language)
         self.min_tokens = min_tokens
-        self.min_zipf = min_zipf
-        self.short_min_zipf = short_min_zipf
-        self.max_token_len = max_token_len
-        self.weight_lexicon = weight_lexicon
-        self.weight_garbage = weight_garbage
-        self.weight_chars = weight_chars
+        self.weights = dict(weights or DEFAULT_WEIGHTS)
+        missing = {"intercept", *FEATURES} - set(self.weights)
+        if missing:
+            raise ValueError(f"weights lack {sorted(missing)}")
         self.weight_confidence = weight_confidence
-        self.char_floor = char_floor
-        self.char_ceil = char_ceil
-        self.lexicon_fallback = lexicon_fallback
         self.use_confidence = use_confidence
-        self.memo_size = memo_size
-        self._lexicons: dict[str, dict[str, float] | None] = {}
-        self._memos: dict[str, dict[str, int]] = {}
 
-    def __getstate__(self):  # lexicons and memos are rebuilt lazily in each worker
-        state = self.__dict__.copy()
-        state["_lexicons"] = {}
-        state["_memos"] = {}
-        return state
+    @staticmethod
+    def norm_lang(lang: str | None, default: str = "en") -> str:
+        """``"en-GB"`` / ``"EN_us"`` -> ``"en"``; ``None`` -> ``default``."""
+        return (lang or default).lower().split("-")[0].split("_")[0]
 
-    # ------------------------------------------------------------------ lexicon
-    def lexicon(self, lang: str) -> dict[str, float] | None:
-        """``{word: zipf}`` for ``lang`` (or its fallback union); ``None``: no lexicon signal."""
-        lang = (lang or self.default_language).lower().split("-")[0].split("_")[0]
-        if lang not in self._lexicons:
-            import wordfreq
+    def model(self, lang: str) -> charlm.CharTrigramModel | None:
+        lang = self.norm_lang(lang, self.default_language)
+        model = charlm.get_model(lang)
+        if model is None and lang != self.default_language:
+            model = charlm.get_model(self.default_language)
+        return model
 
-            available = wordfreq.available_languages("best")
-            if lang in available:
-                codes: tuple[str, ...] = (lang,)
-            elif self.lexicon_fallback == "union":
-                codes = tuple(c for c in FALLBACK_LEXICONS.get(lang, ()) if c in available)
-            else:
-                codes = ()
-            lex: dict[str, float] | None = None
-            if codes:
-                lex = {}
-                for code in codes:
-                    for word, freq in wordfreq.get_frequency_dict(code).items():
-                        z = math.log10(freq) + 9.0
-                        if z > lex.get(word, -1.0):
-                            lex[word] = z
-            self._lexicons[lang] = lex
-        return self._lexicons[lang]
+    # ------------------------------------------------------------------ features
+    def page_features(self, text: str, lang: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per page of ``text`` (pages joined by ``\\f``): token counts, scored character counts
+        and the feature matrix (pages x :data:`FEATURES`; NaN where a page has no character)."""
+        lang = self.norm_lang(lang, self.default_language)
+        if len(text) > BLOCK_CHARS and PAGE_SEPARATOR in text:  # bound the numpy arrays' memory
+            parts = [self.page_features(block, lang) for block in _page_blocks(text)]
+            return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))  # type: ignore[return-value]
+        n_pages = text.count(PAGE_SEPARATOR) + 1
+        model = self.model(lang)
+        feats = np.full((n_pages, len(FEATURES)), np.nan)
+        if model is None:
+            raise ValueError(
+                f"no character model for language {lang!r} nor the default {self.default_language!r}"
+            )
+        low = text.lower()
+        if "ſ" in low:
+            low = low.replace("ſ", "s")
+        st = model.page_stats(low, n_pages, lowered=True)
+        n = st["n"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            feats[:, 0] = st["logp"] / n - model.self_logp
+            feats[:, 1] = np.log(st["bad"] / n + _FEATURE_EPS["bad"])
+            feats[:, 2] = np.log(st["other"] / n + _FEATURE_EPS["other"])
+        tokens, rules = rule_counts(text)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            feats[:, 3:] = np.log(rules / np.maximum(tokens, 1)[:, None] + _RULE_EPS)
+        feats[n == 0] = np.nan
+        return tokens, n, feats
 
-    # ------------------------------------------------------------------ tokens
-    def classify(self, token: str, lang: str, lex: dict[str, float] | None) -> int:
-        """Class of one whitespace token (neutral, word hit, word miss, garbage, symbol)."""
-        if len(token) > self.max_token_len:
-            return _GARBAGE
-        core = token.strip(_EDGE_PUNCT)
-        if not core:
-            return _SYMBOL if len(token) > 1 or token not in ".,;:-–—!?&\"'()" else _NEUTRAL
-        has_letter = _LETTER.search(core) is not None
-        if not has_letter:
-            return _NEUTRAL if _NUMBER.match(core) else _SYMBOL
-        if _REPEAT.search(core):
-            return _GARBAGE
-        inner = [c for c in core if not c.isalnum() and c not in _INNER_OK]
-        if inner:  # symbols inside a word (Taghva: >= 3 punctuation marks; one already suspicious)
-            return _GARBAGE
-        if _DIGIT_IN_LETTERS.search(core) and not _ORDINAL.match(core):
-            return _GARBAGE
-        if _MIXED_CASE.search(core):
-            return _GARBAGE
-        if not core.isupper() or len(core) > 3:
-            low = core.lower()
-            cmax = MAX_CONSONANT_RUN.get(lang, DEFAULT_CONSONANT_RUN)
-            vmax = MAX_VOWEL_RUN.get(lang, DEFAULT_VOWEL_RUN)
-            if any(len(r) > cmax for r in _CONSONANT_RUN.findall(low)) or any(
-                len(r) > vmax for r in _VOWEL_RUN.findall(low)
-            ):
-                return _GARBAGE
-        if lex is None:
-            return _NEUTRAL
-        low = core.lower().replace("’", "'")
-        return _WORD_HIT if self._in_lexicon(low, lex) else _WORD_MISS
+    def book_features(self, text: str, lang: str | None) -> np.ndarray | None:
+        """Features of ``text`` taken as a single page (the calibration unit)."""
+        _, n, feats = self.page_features(text.replace(PAGE_SEPARATOR, "\n"), lang)
+        return None if n[0] == 0 else feats[0]
 
-    def _in_lexicon(self, low: str, lex: dict[str, float]) -> bool:
-        z = lex.get(low)
-        if z is not None:
-            return z > (self.short_min_zipf if len(low) <= 2 else self.min_zipf)
-        if "-" in low or "'" in low:
-            parts = [p for p in re.split(r"[-']", low) if p]
-            return bool(parts) and all(self._in_lexicon(p, lex) for p in parts if len(p) > 2 or p in lex)
-        return False
+    @staticmethod
+    def quality_from_features(feats: np.ndarray, weights: dict[str, float]) -> np.ndarray:
+        """``1 - estimated CER`` (clipped to 0-1) for one feature vector or a pages x features matrix."""
+        w = np.array([weights[f] for f in FEATURES])
+        log_cer = weights["intercept"] + np.asarray(feats) @ w
+        cer = np.exp(np.clip(log_cer, -20.0, 5.0)) - _CER_EPS
+        return np.clip(1.0 - cer, 0.0, 1.0)
 
-    # ------------------------------------------------------------------ pages
-    def page_signals(self, page: str, lang: str) -> tuple[int, dict[str, float]]:
-        """Token count and signal values (0-1) of one page."""
-        lex = self.lexicon(lang)
-        memo = self._memos.setdefault(lang, {})
-        if len(memo) > self.memo_size:
-            memo.clear()
-        counts = Counter(page.split())
-        n_tok = sum(counts.values())
-        tally = [0, 0, 0, 0, 0]
-        classify = self.classify
-        for tok, c in counts.items():
-            cls = memo.get(tok)
-            if cls is None:
-                cls = memo[tok] = classify(tok, lang, lex)
-            tally[cls] += c
-        signals: dict[str, float] = {}
-        words = tally[_WORD_HIT] + tally[_WORD_MISS]
-        # garbage tokens count as lexicon misses too (they are alphabetic-ish tokens that failed)
-        if lex is not None and words + tally[_GARBAGE] > 0:
-            signals["lexicon"] = tally[_WORD_HIT] / (words + tally[_GARBAGE])
-        scored = n_tok - tally[_NEUTRAL] + (tally[_NEUTRAL] if lex is None else 0)
-        if scored > 0:
-            signals["garbage"] = 1.0 - (tally[_GARBAGE] + 0.5 * tally[_SYMBOL]) / scored
-        nonspace = len(_SPACE.sub("", page)) if self.weight_chars > 0 else 0
-        if nonspace:
-            ratio = len(_NOT_LETTER.sub("", page)) / nonspace
-            span = max(self.char_ceil - self.char_floor, 1e-6)
-            signals["chars"] = min(1.0, max(0.0, (ratio - self.char_floor) / span))
-        return n_tok, signals
-
-    def combine(self, signals: dict[str, float], confidence: float | None = None) -> float | None:
-        weights = {"lexicon": self.weight_lexicon, "garbage": self.weight_garbage, "chars": self.weight_chars}
-        total = value = 0.0
-        for key, w in weights.items():
-            if key in signals and w > 0:
-                total += w
-                value += w * signals[key]
-        if self.use_confidence and confidence is not None and self.weight_confidence > 0:
-            total += self.weight_confidence
-            value += self.weight_confidence * min(1.0, max(0.0, float(confidence)))
-        return value / total if total > 0 else None
-
+    # ------------------------------------------------------------------ scores
     def score_text(
         self, text: str, lang: str | None = None, page_confidence: Sequence[float | None] | None = None
     ) -> tuple[float | None, list[float | None]]:
         """(book score, per-page scores) for a book text with pages joined by ``\\f``."""
-        lang = (lang or self.default_language).lower().split("-")[0].split("_")[0]
-        pages = text.split(PAGE_SEPARATOR)
+        tokens, n, feats = self.page_features(text, lang)
+        q = self.quality_from_features(np.nan_to_num(feats), self.weights)
+        conf_w = self.weight_confidence if self.use_confidence else 0.0
         page_scores: list[float | None] = []
         num = den = 0.0
-        for i, page in enumerate(pages):
-            conf = page_confidence[i] if page_confidence is not None and i < len(page_confidence) else None
-            n_tok, signals = self.page_signals(page, lang)
-            if n_tok < self.min_tokens:
+        for i in range(len(tokens)):
+            if tokens[i] < self.min_tokens or n[i] == 0:
                 page_scores.append(None)
                 continue
-            s = self.combine(signals, conf)
-            page_scores.append(None if s is None else round(s, 4))
-            if s is not None:
-                num += s * n_tok
-                den += n_tok
+            s = float(q[i])
+            conf = page_confidence[i] if page_confidence is not None and i < len(page_confidence) else None
+            if conf is not None and conf_w > 0:
+                s = (1.0 - conf_w) * s + conf_w * min(1.0, max(0.0, float(conf)))
+            page_scores.append(round(s, 4))
+            num += s * n[i]
+            den += n[i]
         if den == 0:  # no page long enough: score the book as a single page
-            n_tok, signals = self.page_signals(text.replace(PAGE_SEPARATOR, "\n"), lang)
-            book = self.combine(signals, None) if n_tok else None
+            x = self.book_features(text, lang) if text.strip() else None
+            book = None if x is None else float(self.quality_from_features(x, self.weights))
         else:
             book = num / den
         return (None if book is None else round(book, 4)), page_scores

@@ -1,0 +1,380 @@
+"""Character trigram language models built offline from wordfreq word lists, scored with numpy.
+
+Why: a reference-free OCR error detector must notice misread *characters* ("tbe", "fcience",
+"w!sd0m"), not only whole tokens that fail a lexicon lookup. A character trigram model of the
+book's language gives every character a log-probability; OCR errors create trigrams the language
+hardly has, so the share of improbable characters tracks the character error rate.
+
+Training data: the ``wordfreq`` frequency list of the language (installed with the package, no
+network), every word weighted by its frequency (so counts follow running text), padded with a word
+boundary on both sides, plus a small share of digit runs (page numbers, years) so numbers are
+normal and digits *inside* words are not. Languages wordfreq lacks use ``FALLBACK_LEXICONS`` (the
+model of their union; Latin: it, es, pt, fr - see docs/ocr_quality.md for how well that works).
+Building a model takes about 0.2-0.8 s per language (the word list load dominates); models are
+kept per process (``get_model``), so a worker builds each language once.
+
+Alphabet: lower-cased letters covering 99.99 % of the language's letter mass, a word-boundary
+class (whitespace and ordinary punctuation ``.,;:!?'"()-`` and the like), one class for digits and
+one for everything else (symbols, letters foreign to the language). Smoothing: interpolated
+absolute-free Dirichlet back-off trigram -> bigram -> add-one unigram.
+
+Scoring (:meth:`CharTrigramModel.page_stats`) is vectorised: the lower-cased text becomes a
+numpy code array through a 64 K lookup table, runs of boundaries collapse to one, and one table
+lookup per character gives its log-probability; per-page sums come from ``np.bincount`` over the
+page index of each character. No Python loop runs per character or per token.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+# languages wordfreq does not have -> lexicons whose union stands in for it
+FALLBACK_LEXICONS: dict[str, tuple[str, ...]] = {
+    "la": ("it", "es", "pt", "fr"),
+    "lat": ("it", "es", "pt", "fr"),
+    "grc": ("el",),
+    "enm": ("en",),
+    "frm": ("fr",),
+    "gmh": ("de",),
+}
+
+BOUNDARY, DIGIT, OTHER = 0, 1, 2
+_FIRST_LETTER = 3
+# characters that separate words like whitespace does (never OCR evidence on their own)
+BOUNDARY_CHARS = " \t\n\r\f\v\u00a0\u2028\u2029.,;:!?'\"()-\u2010\u2011\u2013\u2014\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb\u2039\u203a\u00bf\u00a1"
+# typographic variants read as their modern letter before lookup (both in training and scoring)
+_FOLD = {"ſ": "s", "ς": "σ", "ĳ": "ij", "ﬁ": "fi", "ﬂ": "fl", "ﬀ": "ff"}
+_LEXICON_CACHE: dict[str, dict[str, float]] = {}
+_MODELS: dict[str, CharTrigramModel] = {}
+_LOCK = threading.Lock()
+
+
+def page_starts(codes: np.ndarray) -> np.ndarray:
+    """Start index of every page of a UTF-16 code array (pages split on ``\\f``)."""
+    return np.concatenate(([0], np.flatnonzero(codes == 12) + 1)).astype(np.intp)
+
+
+def page_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per-page sum of ``values`` (booleans count 1), pages starting at ``starts``.
+
+    Each page but the last includes its closing ``\\f``, so starts are strictly increasing; only
+    a text ending in ``\\f`` has a last start equal to the length (an empty page: 0).
+    """
+    out = np.zeros(len(starts))
+    ok = starts < len(values)
+    if ok.any():
+        v = values.view(np.uint8) if values.dtype == bool else values
+        out[ok] = np.add.reduceat(v, starts[ok], dtype=np.float64 if v.dtype.kind == "f" else np.int64)
+    return out
+
+
+def _strip_marks(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)) or ch
+
+
+def lexicon_codes(lang: str) -> tuple[str, ...]:
+    """wordfreq languages that stand for ``lang`` (itself, its fallback union, or none)."""
+    import wordfreq
+
+    available = wordfreq.available_languages("best")
+    if lang in available:
+        return (lang,)
+    return tuple(c for c in FALLBACK_LEXICONS.get(lang, ()) if c in available)
+
+
+def frequency_dict(code: str) -> dict[str, float]:
+    """wordfreq ``{word: frequency}`` of one wordfreq language (cached per process)."""
+    with _LOCK:
+        if code not in _LEXICON_CACHE:
+            import wordfreq
+
+            _LEXICON_CACHE[code] = wordfreq.get_frequency_dict(code, "best")
+        return _LEXICON_CACHE[code]
+
+
+class CharTrigramModel:
+    """Interpolated character trigram model over a small per-language alphabet.
+
+    Args:
+        lang: the language this model stands for (label only).
+        words: ``[({word: frequency}, scale), ...]`` training word lists, each frequency times
+            its scale (a word in several lists counts in each).
+        strip_accents: drop combining marks before lookup (Greek: polytonic print vs the
+            monotonic modern lexicon).
+        digit_share: share of training mass given to digit runs (numbers are normal in books).
+        bad_logp: natural-log probability under which a character counts as improbable.
+        coverage: the alphabet is the most frequent letters covering this share of letter mass.
+        order: n-gram order (3: trigrams; tables grow as alphabet size ** order).
+        beta: Dirichlet back-off strength.
+        max_letters: alphabet cap (the rest counts as "other"; keeps tables small, so scripts
+            with thousands of signs - Chinese, Japanese - get no useful model).
+    """
+
+    def __init__(
+        self,
+        lang: str,
+        words: list[tuple[dict[str, float], float]],
+        strip_accents: bool = False,
+        digit_share: float = 0.01,
+        bad_logp: float = math.log(0.002),
+        coverage: float = 0.9999,
+        order: int = 3,
+        beta: float = 50.0,
+        max_letters: int = 100,
+    ):
+        self.lang = lang
+        self.order = order
+        self.strip_accents = strip_accents
+        self.bad_logp = bad_logp
+        # ---- training text: " w1 w2 ... " (one boundary between words), one weight per word
+        vocab: list[str] = []
+        parts = []
+        for freq, scale in words:
+            v = [w for w in freq if w.isalpha()]
+            parts.append(np.fromiter(map(freq.__getitem__, v), dtype=np.float64, count=len(v)) * scale)
+            vocab += v
+        wts = np.concatenate(parts) if parts else np.zeros(0)
+        big = self.fold(" " + " ".join(vocab).lower() + " ")
+        raw = np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        lens = np.fromiter(map(len, vocab), dtype=np.int64, count=len(vocab)) + 1
+        if len(raw) != 1 + int(lens.sum()):  # lower() or folding changed a length: slow path
+            vocab = [self.fold(w.lower()) for w in vocab]
+            big = " " + " ".join(vocab) + " "
+            raw = np.frombuffer(big.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+            lens = np.fromiter(
+                (len(w.encode("utf-16-le")) // 2 + 1 for w in vocab), dtype=np.int64, count=len(vocab)
+            )
+        wt = np.concatenate(([0.0], np.repeat(wts, lens)))  # weight of each position of `big`
+        # ---- alphabet: letters covering `coverage` of the letter mass
+        mass = np.bincount(raw, weights=wt, minlength=0x10000)
+        mass[ord(" ")] = 0.0
+        order = np.argsort(-mass)
+        cum = np.cumsum(mass[order]) / max(mass.sum(), 1e-300)
+        n_keep = int(np.searchsorted(cum, coverage) + 1)
+        letters = [chr(int(cp)) for cp in order[:n_keep] if mass[cp] > 0 and chr(int(cp)).isalpha()]
+        letters = letters[:max_letters]  # scripts with thousands of signs (zh, ja) are not modelled
+        self.letters = "".join(sorted(letters))
+        self.K = _FIRST_LETTER + len(self.letters)
+        table = np.full(0x10000, OTHER, dtype=np.uint16)
+        for ch in BOUNDARY_CHARS:
+            table[ord(ch)] = BOUNDARY
+        for ch in "0123456789":
+            table[ord(ch)] = DIGIT
+        for i, ch in enumerate(self.letters):
+            table[ord(ch)] = _FIRST_LETTER + i
+        if strip_accents:  # accented (polytonic) variants of alphabet letters -> the bare letter
+            for cp in range(0x00C0, 0x2000):
+                ch = chr(cp)
+                if ch.isalpha() and table[cp] == OTHER:
+                    base = _strip_marks(ch).lower()
+                    if len(base) == 1 and base in self.letters:
+                        table[cp] = table[ord(base)]
+        for src, dst in _FOLD.items():
+            if len(dst) == 1 and ord(src) < 0x10000:
+                table[ord(src)] = table[ord(dst)]
+        self.table = table
+        K = self.K
+        c = table[raw].astype(np.int64)
+        # digit runs (page numbers, years) as extra training sequences
+        wsum = float(wts.sum()) or 1.0
+        extra_c, extra_w = [], []
+        for n_digits, share in ((1, 0.2), (2, 0.3), (3, 0.25), (4, 0.25)):
+            extra_c.append([DIGIT] * n_digits + [BOUNDARY])
+            extra_w += [wsum * digit_share * share] * (n_digits + 1)
+        c = np.concatenate((c, np.concatenate(extra_c)))
+        wt = np.concatenate((wt, extra_w))
+        n = self.order
+        counts = np.bincount(self._ngram_index(c), weights=wt, minlength=K**n).reshape((K,) * n)
+        counts *= 1e7 / max(counts.sum(), 1e-300)
+        # interpolated back-off: p_k(c | h) = (n(h c) + beta * p_{k-1}(c | h')) / (n(h) + beta)
+        levels = [counts]
+        for _ in range(n - 1):
+            levels.append(levels[-1].sum(axis=0))
+        uni = levels[-1]
+        p = (uni + 1.0) / (uni.sum() + K)
+        for k in range(2, n + 1):
+            ck = levels[n - k]
+            p = (ck + beta * p[None, ...]) / (ck.sum(axis=-1, keepdims=True) + beta)
+        logp = np.log(p)
+        # OTHER (symbols, foreign letters) is never in training: a fixed, low probability
+        logp[..., OTHER] = math.log(1e-4)
+        self.logp = logp.reshape(-1).astype(np.float32)
+        # expected log-prob and improbable share of the model's own training text (normalisers)
+        w = counts.reshape(-1)
+        self.self_logp = float((w * self.logp).sum() / w.sum())
+        self.self_bad = float(w[self.logp < bad_logp].sum() / w.sum())
+
+    def _ngram_index(self, c: np.ndarray) -> np.ndarray:
+        """n-gram index of every position of ``c`` (boundaries padded in front).
+
+        After a boundary the context forgets what came before it (a word starts fresh), which
+        matches training on isolated words.
+        """
+        K, n = self.K, self.order
+        c = np.concatenate((np.full(n - 1, BOUNDARY, dtype=c.dtype), c))
+        L = len(c) - (n - 1)
+        ctx = [c[j : j + L] for j in range(n)]  # ctx[n-1] is the predicted character
+        # a context position before the last boundary is reset to boundary
+        for j in range(n - 3, -1, -1):
+            ctx[j] = np.where(ctx[j + 1] == BOUNDARY, BOUNDARY, ctx[j])
+        idx = ctx[0].astype(np.int32 if K**n < 2**31 else np.int64)
+        for j in range(1, n):
+            idx = idx * K + ctx[j]
+        return idx
+
+    _SAVED = ("lang", "order", "strip_accents", "bad_logp", "letters", "K", "self_logp", "self_bad")
+
+    def save(self, path) -> None:
+        meta = {k: getattr(self, k) for k in self._SAVED}
+        np.savez_compressed(path, table=self.table, logp=self.logp, meta=np.array(json.dumps(meta)))
+
+    @classmethod
+    def load(cls, path) -> CharTrigramModel:
+        with np.load(path, allow_pickle=False) as z:
+            model = cls.__new__(cls)
+            for k, v in json.loads(str(z["meta"])).items():
+                setattr(model, k, v)
+            model.table = z["table"]
+            model.logp = z["logp"]
+        return model
+
+    def fold(self, text: str) -> str:
+        for src, dst in _FOLD.items():
+            if src in text:
+                text = text.replace(src, dst)
+        return text
+
+    def codes(self, text: str) -> np.ndarray:
+        """Class code per character of ``text`` (lower-cased by the caller)."""
+        raw = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        return self.table[raw]
+
+    def page_stats(
+        self, text: str, n_pages: int | None = None, lowered: bool = False
+    ) -> dict[str, np.ndarray]:
+        """Per-page arrays for a book whose pages are joined by ``\\f``.
+
+        Returns ``n`` (scored characters), ``logp`` (sum of log-probabilities), ``bad`` (characters
+        under ``bad_logp``) and ``other`` (symbol / foreign characters). A character is scored
+        when it is not a boundary, or when it is the boundary that ends a word (so a word that
+        stops where the language never stops costs too); runs of boundaries count once.
+        """
+        low = text if lowered else text.lower()
+        raw = np.frombuffer(low.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        starts = page_starts(raw)
+        if n_pages is not None and len(starts) != n_pages:
+            raise ValueError(f"{len(starts)} pages found, {n_pages} expected")
+        c = self.table[raw].astype(np.int32)
+        if len(c) == 0:
+            z = np.zeros(len(starts))
+            return {"n": z, "logp": z.copy(), "bad": z.copy(), "other": z.copy()}
+        lp = self.logp[self._ngram_index(c)]
+        isb = c == BOUNDARY
+        scored = ~isb
+        scored[1:] |= ~isb[:-1]
+        lp = np.where(scored, lp, np.float32(0.0))
+        return {
+            "n": page_sums(scored, starts),
+            "logp": page_sums(lp, starts),
+            "bad": page_sums(lp < self.bad_logp, starts),
+            "other": page_sums(c == OTHER, starts),
+        }
+
+
+STRIP_ACCENTS = ("el", "grc")
+MODEL_VERSION = 1  # bump when training changes: cached models of another version are rebuilt
+
+
+def cache_dir() -> Path | None:
+    """Where built models are kept: ``$FINEBOOKS_CACHE/charlm`` or ``~/.cache/finebooks/charlm``."""
+    base = os.environ.get("FINEBOOKS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "finebooks")
+    return Path(base) / "charlm"
+
+
+def build_model(lang: str, order: int = 3) -> CharTrigramModel | None:
+    """Train the model of ``lang`` from its wordfreq list (or fallback union); ``None`` if none."""
+    codes = lexicon_codes(lang)
+    if not codes:
+        return None
+    words = [(frequency_dict(code), 1.0 / len(codes)) for code in codes]
+    return CharTrigramModel(lang, words, strip_accents=lang in STRIP_ACCENTS, order=order)
+
+
+def _cache_path(lang: str, order: int) -> Path | None:
+    from importlib.metadata import version
+
+    d = cache_dir()
+    codes = "+".join(lexicon_codes(lang)) or "none"
+    return (
+        None
+        if d is None
+        else d / f"{lang}-{codes}-o{order}-v{MODEL_VERSION}-wordfreq{version('wordfreq')}.npz"
+    )
+
+
+def load_or_build(lang: str, order: int = 3, use_cache: bool = True) -> CharTrigramModel | None:
+    """The model of ``lang`` from the cache dir, or trained now (and cached when writable)."""
+    path = _cache_path(lang, order) if use_cache else None
+    if path is not None and path.is_file():
+        try:
+            return CharTrigramModel.load(path)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:  # corrupt or foreign: rebuild
+            import logging
+
+            logging.getLogger(__name__).warning("rebuilding character model %s: %s", path, err)
+    model = build_model(lang, order)
+    if model is not None and path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+            model.save(tmp)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # read-only home: keep the model in memory only
+    return model
+
+
+def get_model(lang: str) -> CharTrigramModel | None:
+    """The per-process model of ``lang`` (from the cache dir or built on first use)."""
+    if lang not in _MODELS:
+        model = load_or_build(lang)
+        with _LOCK:
+            _MODELS[lang] = model
+    return _MODELS[lang]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m finebooks.scoring.charlm [LANG ...]``: build (and cache) the models now."""
+    import argparse
+    import time
+
+    ap = argparse.ArgumentParser(description="Build the character trigram models of the OCR quality scorer.")
+    ap.add_argument("languages", nargs="*", default=["en", "fr", "de", "nl", "it", "es", "pt", "la", "el"])
+    ap.add_argument("--rebuild", action="store_true", help="ignore cached models")
+    args = ap.parse_args(argv)
+    for lang in args.languages:
+        t = time.time()
+        if args.rebuild and (path := _cache_path(lang, 3)) is not None and path.is_file():
+            path.unlink()
+        model = load_or_build(lang)
+        if model is None:
+            print(f"{lang}: no wordfreq list and no fallback - no model")
+        else:
+            print(
+                f"{lang}: {len(model.letters)} letters, self log-prob {model.self_logp:.3f} ({time.time() - t:.1f}s)"
+            )
+    print(f"cache: {cache_dir()}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
