@@ -96,6 +96,9 @@ _STAGES: list[StageSpec] = [
               doc="datatrove: keep a random fraction of books."),
     # dedup
     StageSpec("minhash_dedup", "finebooks.dedup.minhash:MinhashDedup", "multi"),
+    StageSpec("near_dedup", "finebooks.dedup.near:NearDuplicateDedup", "multi"),
+    StageSpec("exact_dedup", "finebooks.dedup.exact:ExactDedup", "multi"),
+    StageSpec("repeated_pages", "finebooks.dedup.pages:RepeatedPages", "multi"),
     # writers (also usable as checkpoints inside a pipeline)
     StageSpec("parquet", "finebooks.writers:BookParquetWriter", "writer"),
     StageSpec("jsonl", "datatrove.pipeline.writers:JsonlWriter", "writer"),

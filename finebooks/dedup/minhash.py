@@ -8,6 +8,10 @@ collection (signatures -> LSH buckets -> clusters -> filter). In a recipe it is 
 2. bucket matching, 3. clustering,
 4. the intermediate copy, task by task -> ``MinhashDedupFilter`` (duplicates go to the
    exclusion table as ``minhash_duplicate``) -> later stages -> output.
+
+This is datatrove's stock behaviour, kept as the baseline FineBooks is measured against: the
+copy kept is whichever came first, candidate pairs are not verified and no cluster records are
+written. For books use ``near_dedup`` (:mod:`finebooks.dedup.near`, docs/dedup.md).
 """
 
 from __future__ import annotations
