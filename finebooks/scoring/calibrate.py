@@ -424,7 +424,11 @@ def by_subset(docs: list[dict]) -> list[list[int]]:
 
 
 # ---------------------------------------------------------------------------------- output
-def format_table(results: dict[str, dict], show_positional: str | None = None) -> str:
+def format_table(
+    results: dict[str, dict],
+    show_positional: str | None = None,
+    kinds: Sequence[str] = ("subset", "language", "overall"),
+) -> str:
     """Markdown table, one rho column per result (``{column name: summarise() output}``)."""
     names = list(results)
     first = results[names[0]]
@@ -432,7 +436,7 @@ def format_table(results: dict[str, dict], show_positional: str | None = None) -
     if show_positional:
         head += " | mean positional CER | rho positional CER"
     rows = [head + " |", "|---|---:|---:|" + "---:|" * len(names) + ("---:|---:|" if show_positional else "")]
-    for kind in ("subset", "language", "overall"):
+    for kind in kinds:
         keys = list(first[kind]) if kind != "overall" else [None]
         for key in keys:
             cells = []
@@ -453,8 +457,128 @@ def format_table(results: dict[str, dict], show_positional: str | None = None) -
     return "\n".join(rows)
 
 
-def run_calibration(data_dir: Path, limit: int | None = None, fit_out: Path | None = None) -> dict:
-    """Load, score with the shipped weights, cross-validate refits; print the table."""
+# ---------------------------------------------------------------------------------- user models
+# languages whose calibration documents get a held-out test of a character model trained on the
+# gold side of the *other* half of their documents: language -> (subset prefix, group key).
+# Group = the unit that is never split between training and test: a Zonaras page (its gold is
+# shared by the Tesseract and OCRopus documents of that page) or an ES1 file.
+USER_MODEL_EVAL: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "el": ("cis/greek/", lambda d: Path(d["file"]).name.split(".")[0]),
+    "es": ("icdar2019/ES1", lambda d: Path(d["file"]).name),
+}
+USER_MODEL_SEED = 0
+USER_MODEL_WORDFREQ_SHARE = 0.5  # the train command's default (chosen on an inner split of half A)
+
+
+def user_model_split(docs: list[dict], lang: str, seed: int = USER_MODEL_SEED) -> tuple[list[str], list[str]]:
+    """The two halves (A, B) of the groups of ``lang``'s evaluation documents (seeded, by group)."""
+    prefix, key = USER_MODEL_EVAL[lang]
+    groups = sorted({key(d) for d in docs if d["subset"].startswith(prefix) and d["lang"] == lang})
+    perm = np.random.default_rng(seed).permutation(len(groups))
+    a = sorted(groups[i] for i in perm[: len(groups) // 2])
+    return a, sorted(set(groups) - set(a))
+
+
+def evaluate_user_models(
+    docs: list[dict],
+    langs: Sequence[str] = ("el", "es"),
+    wordfreq_share: float = USER_MODEL_WORDFREQ_SHARE,
+    score_key: str = "score_user",
+    progress: bool = True,
+    seed: int = USER_MODEL_SEED,
+    **train_kwargs,
+) -> dict:
+    """Held-out test of user-trained character models (``charlm train``) on ``langs``.
+
+    For each language, its documents are split by group (:data:`USER_MODEL_EVAL`) into halves A
+    and B. A model is trained - through the same folder-of-text path as the train command - on
+    the gold text of A's documents and scores only B's documents, and vice versa, so every
+    document is scored by a model that never saw its page. Weights stay the shipped
+    :data:`DEFAULT_WEIGHTS`; nothing is tuned on the test half. Fills ``d[score_key]`` for every
+    document (the shipped ``d["score"]`` for the other languages) and returns
+    ``{lang: {"A": rho, "B": rho, "pooled": rho, "shipped": rho, "n": n, ...}}``, where A is the
+    rho on A's documents (model trained on B), pooled the rho over both held-out halves together
+    and shipped the default model's rho on the same documents.
+    """
+    import tempfile
+
+    from finebooks.scoring import charlm
+
+    for d in docs:
+        d[score_key] = d.get("score")
+    out: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang in langs:
+            prefix, key = USER_MODEL_EVAL[lang]
+            mine = [d for d in docs if d["subset"].startswith(prefix) and d["lang"] == lang]
+            if not mine:
+                continue
+            halves = dict(zip("AB", user_model_split(docs, lang, seed), strict=True))
+            res: dict = {"n": len(mine)}
+            for test_name, train_name in (("A", "B"), ("B", "A")):
+                train_groups = set(halves[train_name])
+                folder = Path(tmp) / f"{lang}-{seed}-{train_name}"
+                folder.mkdir()
+                seen = set()
+                for d in mine:  # one file per training group (engines share a page's gold)
+                    if key(d) in train_groups and key(d) not in seen:
+                        seen.add(key(d))
+                        (folder / f"{len(seen):04d}.txt").write_text(d["gold"], encoding="utf-8")
+                texts, _ = charlm.read_text_folder(folder)
+                model = charlm.train_user_model(lang, texts, wordfreq_share=wordfreq_share, **train_kwargs)
+                path = Path(tmp) / f"{lang}-{seed}-{train_name}.npz"
+                model.save(path)
+                scorer = OcrQualityScorer(user_models={lang: str(path)})
+                test = [d for d in mine if key(d) in set(halves[test_name])]
+                assert not {key(d) for d in test} & train_groups  # document-level split
+                for d in test:
+                    d[score_key], _ = scorer.score_text(d["text"], d["lang"])
+                res[test_name] = spearman([d[score_key] for d in test], [-d["cer"] for d in test])
+                res[f"n_{test_name}"] = len(test)
+                res[f"train_words_{train_name}"] = model.source["tokens"]
+                if progress:
+                    print(
+                        f"  {lang}: model trained on half {train_name} ({len(seen)} groups, "
+                        f"{model.source['tokens']:,} words) -> rho {res[test_name]:.3f} on half "
+                        f"{test_name} ({len(test)} documents)",
+                        flush=True,
+                    )
+            res["pooled"] = spearman([d[score_key] for d in mine], [-d["cer"] for d in mine])
+            if all(d.get("score") is not None for d in mine):
+                res["shipped"] = spearman([d["score"] for d in mine], [-d["cer"] for d in mine])
+                for h in "AB":
+                    part = [d for d in mine if key(d) in set(halves[h])]
+                    res[f"shipped_{h}"] = spearman([d["score"] for d in part], [-d["cer"] for d in part])
+            out[lang] = res
+    return out
+
+
+def format_user_model_table(res: dict) -> str:
+    rows = [
+        (
+            "| language | n | rho user model, half A | rho user model, half B | rho user model, both halves "
+            "| rho shipped model (same documents: A / B / both) |"
+        ),
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for lang, r in res.items():
+        rows.append(
+            f"| {lang} | {r['n']} | {r['A']:.3f} | {r['B']:.3f} | **{r['pooled']:.3f}** | "
+            f"{r.get('shipped_A', float('nan')):.3f} / {r.get('shipped_B', float('nan')):.3f} / "
+            f"{r.get('shipped', float('nan')):.3f} |"
+        )
+    return "\n".join(rows)
+
+
+def run_calibration(
+    data_dir: Path,
+    limit: int | None = None,
+    fit_out: Path | None = None,
+    user_models: bool = True,
+    user_model_seeds: Sequence[int] = (),
+) -> dict:
+    """Load, score with the shipped weights, cross-validate refits; print the table; then the
+    held-out test of user-trained models (:func:`evaluate_user_models`) when ``user_models``."""
     t = time.process_time()
     docs = load_all(data_dir, limit, progress=True)
     t_load = time.process_time() - t
@@ -486,6 +610,48 @@ def run_calibration(data_dir: Path, limit: int | None = None, fit_out: Path | No
         "subsets."
     )
     print(f"\nloading + CER: {t_load:.1f}s cpu; scoring {len(docs)} documents: {t_score:.1f}s cpu")
+    if user_models:
+        print(
+            "\nUser-trained character models (charlm train, wordfreq share "
+            f"{USER_MODEL_WORDFREQ_SHARE}), held out by document: each language's documents are "
+            "split by page (el) or file (es) into halves A and B (seed "
+            f"{USER_MODEL_SEED}); a model trained on the gold of one half scores only the other "
+            "half, with the shipped weights:",
+            flush=True,
+        )
+        ures = evaluate_user_models(docs)
+        print(format_user_model_table(ures))
+        results["user-models"] = summarise(docs, "score_user")
+        print(
+            f"\nPer language: the shipped models everywhere, and the held-out user models for "
+            f"{', '.join(ures)} (shipped models elsewhere):\n"
+        )
+        print(
+            format_table(
+                {"shipped": results["shipped"], "with user models": results["user-models"]},
+                kinds=("language", "overall"),
+            )
+        )
+        results["user-model-split"] = ures
+        if user_model_seeds:
+            print(
+                "\nThe same held-out test with other random splits (no tuning: a check of how much rho "
+                "depends on the split):\n"
+            )
+            print("| seed | " + " | ".join(f"{lang} (A / B / both)" for lang in ures) + " |")
+            print("|---:|" + "---|" * len(ures))
+            per_seed = {}
+            for seed in user_model_seeds:
+                r = evaluate_user_models(docs, progress=False, score_key="score_user_seed", seed=seed)
+                per_seed[seed] = r
+                cells = [f"{v['A']:.3f} / {v['B']:.3f} / {v['pooled']:.3f}" for v in r.values()]
+                print(f"| {seed} | " + " | ".join(cells) + " |", flush=True)
+            for lang in ures:
+                vals = [per_seed[s_][lang]["pooled"] for s_ in user_model_seeds]
+                print(
+                    f"{lang}: both halves, mean over seeds {np.mean(vals):.3f} (min {min(vals):.3f}, max {max(vals):.3f})"
+                )
+            results["user-model-seeds"] = per_seed
     if fit_out:
         w = fit_weights(fit_docs)
         Path(fit_out).write_text(json.dumps(w, indent=2) + "\n")
@@ -500,8 +666,24 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--fit", type=Path, default=None, help="write weights fitted on the licence-clean subsets here"
     )
+    ap.add_argument(
+        "--no-user-models", action="store_true", help="skip the held-out test of user-trained models (el, es)"
+    )
+    ap.add_argument(
+        "--user-model-seeds",
+        type=int,
+        nargs="*",
+        default=[],
+        help="repeat the held-out user-model test with these random splits (e.g. 0 1 2 3 4)",
+    )
     args = ap.parse_args(argv)
-    run_calibration(Path(args.data), args.quick, args.fit)
+    run_calibration(
+        Path(args.data),
+        args.quick,
+        args.fit,
+        user_models=not args.no_user_models,
+        user_model_seeds=args.user_model_seeds,
+    )
 
 
 if __name__ == "__main__":

@@ -173,6 +173,10 @@ class OcrQualityScorer(PipelineStep):
         weight_confidence: weight of the engine confidence when a reader stored one (the page
             score is ``(1 - w) * text score + w * confidence``).
         use_confidence: use the engine confidence when present.
+        user_models: ``{language: model file}`` - character models trained on your own clean
+            text (``python -m finebooks.scoring.charlm train`` or ``finebooks ocr-model train``)
+            used instead of the wordfreq model for those languages, e.g. ``{"el": "grc.npz"}``
+            for polytonic Greek. Other languages keep the default models.
     """
 
     type = "📊 - SCORER"
@@ -185,6 +189,7 @@ class OcrQualityScorer(PipelineStep):
         weights: dict[str, float] | None = None,
         weight_confidence: float = 0.2,
         use_confidence: bool = True,
+        user_models: dict[str, str] | None = None,
     ):
         super().__init__()
         self.default_language = self.norm_lang(default_language)
@@ -195,6 +200,9 @@ class OcrQualityScorer(PipelineStep):
             raise ValueError(f"weights lack {sorted(missing)}")
         self.weight_confidence = weight_confidence
         self.use_confidence = use_confidence
+        self.user_models = {self.norm_lang(k): str(v) for k, v in (user_models or {}).items()}
+        for path in self.user_models.values():  # fail at construction, not on the first book
+            charlm.load_user_model(path)
 
     @staticmethod
     def norm_lang(lang: str | None, default: str = "en") -> str:
@@ -203,9 +211,11 @@ class OcrQualityScorer(PipelineStep):
 
     def model(self, lang: str) -> charlm.CharTrigramModel | None:
         lang = self.norm_lang(lang, self.default_language)
+        if lang in self.user_models:
+            return charlm.load_user_model(self.user_models[lang])
         model = charlm.get_model(lang)
         if model is None and lang != self.default_language:
-            model = charlm.get_model(self.default_language)
+            model = self.model(self.default_language)
         return model
 
     # ------------------------------------------------------------------ features
