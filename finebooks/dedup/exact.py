@@ -133,7 +133,8 @@ class ExactDedup:
         work = ctx.work_dir
         return MultiStageSplit(
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1),
+                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
+                                  batch_size=64),
                 TextHashRecorder(str(work), keep_by=self.keep_by),
             ],
             middle=[PlannedExecutor(f"{ctx.label}_clusters", [ExactClusters(

@@ -62,7 +62,8 @@ class MinhashDedup:
             # one intermediate file per task, named by rank, so that the next part's task r reads
             # exactly the books (in the same order) whose signatures task r computed
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1),
+                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
+                                  batch_size=64),
                 MinhashDedupSignature(output_folder=str(work / "signatures"), config=cfg, language=self.language),
             ],
             middle=[

@@ -518,7 +518,8 @@ class NearDuplicateDedup:
         tasks = self.bucket_tasks or max(1, min(ctx.tasks, self.num_bands))
         return MultiStageSplit(
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1),
+                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
+                                  batch_size=64),
                 self.sketcher(str(work)),
             ],
             middle=[

@@ -218,7 +218,8 @@ class RepeatedPages:
         work = ctx.work_dir
         return MultiStageSplit(
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1),
+                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
+                                  batch_size=64),
                 PageHashRecorder(str(work)),
             ],
             middle=[PlannedExecutor(f"{ctx.label}_find", [RepeatedPageFinder(
