@@ -72,6 +72,8 @@ _STAGES: list[StageSpec] = [
     StageSpec("score_language", "finebooks.scoring.language:LanguageScorer", "stage"),
     StageSpec("score_book_heuristics", "finebooks.scoring.book_heuristics:BookHeuristicsScorer", "stage"),
     StageSpec("score_ocr_quality", "finebooks.scoring.ocr_quality:OcrQualityScorer", "stage"),
+    StageSpec("score_quality_classifier", "finebooks.classifier.stage:QualityClassifierScorer", "stage",
+              note="needs a model trained by `finebooks classifier train` (a local file or folder)"),
     # FineBooks filters
     StageSpec("metadata_filter", "finebooks.filters.metadata_threshold:MetadataThresholdFilter", "filter"),
     StageSpec("drop_pages", "finebooks.filters.page_filter:PageFilter", "stage"),
@@ -101,7 +103,7 @@ _STAGES: list[StageSpec] = [
     StageSpec("repeated_pages", "finebooks.dedup.pages:RepeatedPages", "multi"),
     # writers (also usable as checkpoints inside a pipeline)
     StageSpec("parquet", "finebooks.writers:BookParquetWriter", "writer"),
-    StageSpec("jsonl", "datatrove.pipeline.writers:JsonlWriter", "writer"),
+    StageSpec("jsonl", "finebooks.writers:BookJsonlWriter", "writer"),
 ]
 
 REGISTRY: dict[str, StageSpec] = {s.name: s for s in _STAGES}
