@@ -172,8 +172,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{', '.join(s.label for s in recipe.stages) or '(none)'}; executor {recipe.executor}")
             return 0
         from finebooks.engine import run_recipe
+        from finebooks.runlock import RunDirectoryBusy
 
-        summary = run_recipe(recipe)
+        try:
+            summary = run_recipe(recipe)
+        except (RecipeError, RunDirectoryBusy) as e:  # a wrong input path, another run in the directory
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         print(summary.render())
         return 0 if summary.unaccounted == 0 else 1
 

@@ -64,7 +64,9 @@ class ExclusionWriter(BookParquetWriter):
         if reason and detail:
             reason = f"{reason}: {detail}"
         meta.setdefault("exclusion_reason", reason or self.default_reason)
-        if not self.keep_text:
+        if not self.keep_text:  # the size stays on record (reports count excluded bytes)
+            meta.setdefault("text_chars", len(document.text))
+            meta.setdefault("text_bytes", len(document.text.encode("utf-8", "surrogatepass")))
             document.text = ""
         super().write(document, rank, **kwargs)
 
@@ -105,9 +107,9 @@ def build_readers(recipe: Recipe, run_dir: Path) -> list:
 def build_output_writer(recipe: Recipe, run_dir: Path):
     out = run_dir / "books"
     if recipe.output_format == "jsonl":
-        from datatrove.pipeline.writers import JsonlWriter
+        from finebooks.writers import BookJsonlWriter  # atomic, like the Parquet writer
 
-        return JsonlWriter(str(out), **recipe.output_options)
+        return BookJsonlWriter(str(out), **recipe.output_options)
     return BookParquetWriter(str(out), **recipe.output_options)
 
 
@@ -236,85 +238,112 @@ def write_resolved_recipe(recipe: Recipe, run_dir: Path) -> None:
 def run_recipe(recipe: Recipe, run_dir: str | Path | None = None) -> RunSummary:
     """Run a validated recipe; returns (and saves) the run summary.
 
-    ``run_dir`` defaults to the recipe's ``output.path``; books go to ``RUN/books``.
+    ``run_dir`` defaults to the recipe's ``output.path``; books go to ``RUN/books``. The run holds
+    an exclusive lock on ``RUN/.lock`` (:mod:`finebooks.runlock`): a second run into the same
+    directory at the same time raises :class:`~finebooks.runlock.RunDirectoryBusy`. A local input
+    path that does not exist raises :class:`~finebooks.recipe.RecipeError` before any work.
     """
     run_dir = Path(run_dir or recipe.output_path)
     recipe.output_path = str(run_dir)
-    write_resolved_recipe(recipe, run_dir)
-    start = time.perf_counter()
-    if recipe.executor == "slurm":
-        import os
+    # a wrong input path is a clear error up front, not a run that reads nothing
+    from finebooks.recipe import RecipeError
 
-        if "SLURM_ARRAY_TASK_ID" in os.environ:  # datatrove would run one rank here instead of submitting
-            raise RuntimeError("finebooks run with the slurm executor submits jobs: run it from a login node "
-                               "or a plain allocation, not from inside a Slurm array job")
-    executors = make_executors(recipe, run_dir)
-    if recipe.executor == "ray":
-        import os
+    missing = [f"input path {path!r} (reader {inp.reader!r}) does not exist"
+               for inp, path in zip(recipe.inputs, recipe.input_paths())
+               if inp.reader != "hf" and "://" not in path and not Path(path).exists()]
+    if missing:
+        raise RecipeError(recipe.source, [(None, m) for m in missing])
+    # one run at a time per run directory (released on exit; a kill -9 leaves no stale lock)
+    from finebooks.runlock import RunLock
 
-        from datatrove.utils.logging import logger
+    with RunLock(run_dir):
+        write_resolved_recipe(recipe, run_dir)
+        start = time.perf_counter()
+        if recipe.executor == "slurm":
+            import os
 
-        try:
-            import ray
-        except ImportError as e:
-            raise ImportError("the ray executor needs Ray, an optional extra: pip install 'finebooks[ray]' "
-                              "(or pip install 'ray[default]>=2.9')") from e
+            if "SLURM_ARRAY_TASK_ID" in os.environ:  # datatrove would run one rank here instead of submitting
+                raise RuntimeError("finebooks run with the slurm executor submits jobs: run it from a login node "
+                                   "or a plain allocation, not from inside a Slurm array job")
+        executors = make_executors(recipe, run_dir)
+        if recipe.executor == "ray":
+            import os
 
-        started_here = not ray.is_initialized()
-        private = started_here and not os.environ.get("RAY_ADDRESS")
-        if private:  # a local instance sized for this run (address="local": never a stray `ray start`)
-            cpus = max(e.cpus_per_task for e in executors)
-            num_cpus = max(os.cpu_count() or 1, cpus) if recipe.workers == -1 else recipe.workers * cpus
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     object_store_memory=256 * 1024**2)  # only the pickled executors go there
-        elif started_here:  # an existing cluster: it has its own resources
-            ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
-        try:
-            # a task that asks for more than the whole cluster has waits for ever (an autoscaling
-            # cluster may still grow: only warn there)
-            have = ray.cluster_resources()
-            for e in executors:
-                need = {"CPU": e.cpus_per_task, "GPU": e.gpus_per_task,
-                        "memory": e.mem_per_cpu_gb * e.cpus_per_task * 1024**3}
-                remote = e.ray_remote_kwargs or {}
-                for key, res in (("num_cpus", "CPU"), ("num_gpus", "GPU"), ("memory", "memory")):
-                    need[res] = remote.get(key, need[res])
-                need.update(remote.get("resources") or {})
-                short = [f"{k}: needs {v:g}, cluster has {have.get(k, 0):g}" for k, v in need.items()
-                         if isinstance(v, (int, float)) and v > have.get(k, 0)]
-                if short:
-                    msg = (f"ray executor {e.logging_dir.path}: a task cannot be scheduled now "
-                           f"({'; '.join(short)}); lower executor.options (cpus_per_task, mem_per_cpu_gb, "
-                           "gpus_per_task)")
-                    if private:
-                        raise RuntimeError(msg)
-                    logger.warning(msg)
-            # one executor at a time: datatrove's Ray executor only warns when tasks fail, and a
-            # dependent executor then polls its dependency's completions for ever (every 2 min)
-            for e in executors:
-                e.run()
-                failed = e.get_incomplete_ranks(skip_completed=True)
-                if failed:
-                    where = e.logging_dir.path
-                    raise RuntimeError(f"ray executor {where}: {len(failed)}/{e.world_size} tasks failed "
-                                       f"(ranks {failed[:10]}); see {where}/logs/task_*.log. Run the recipe "
-                                       "again to resume: completed tasks are skipped.")
-        finally:
-            if started_here:
-                ray.shutdown()
-    else:
-        executors[-1].run()  # runs its dependencies first
-    job_ids = {Path(e.logging_dir.path).name: e.job_id for e in executors} if recipe.executor == "slurm" else {}
-    if job_ids:  # job id -1: every task was already complete, nothing submitted
-        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        (run_dir / "logs" / "slurm_jobs.json").write_text(json.dumps(job_ids, indent=2))
-    if any(job_id != -1 for job_id in job_ids.values()):  # jobs were submitted; nothing to count yet
-        summary = RunSummary(output=str(run_dir), recipe=recipe.name, submitted=True)
-    else:  # local, ray, or a slurm run whose jobs have all finished
-        summary = summarise(run_dir)
-    summary.seconds = time.perf_counter() - start
-    save_summary(summary, run_dir / "summary.json")
-    return summary
+            from datatrove.utils.logging import logger
+
+            try:
+                import ray
+            except ImportError as e:
+                raise ImportError("the ray executor needs Ray, an optional extra: pip install 'finebooks[ray]' "
+                                  "(or pip install 'ray[default]>=2.9')") from e
+
+            started_here = not ray.is_initialized()
+            private = started_here and not os.environ.get("RAY_ADDRESS")
+            if private:  # a local instance sized for this run (address="local": never a stray `ray start`)
+                cpus = max(e.cpus_per_task for e in executors)
+                num_cpus = max(os.cpu_count() or 1, cpus) if recipe.workers == -1 else recipe.workers * cpus
+                ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                         object_store_memory=256 * 1024**2)  # only the pickled executors go there
+            elif started_here:  # an existing cluster: it has its own resources
+                ray.init(address=os.environ["RAY_ADDRESS"], log_to_driver=False)
+            try:
+                # a task that asks for more than the whole cluster has waits for ever (an autoscaling
+                # cluster may still grow: only warn there)
+                have = ray.cluster_resources()
+                for e in executors:
+                    need = {"CPU": e.cpus_per_task, "GPU": e.gpus_per_task,
+                            "memory": e.mem_per_cpu_gb * e.cpus_per_task * 1024**3}
+                    remote = e.ray_remote_kwargs or {}
+                    for key, res in (("num_cpus", "CPU"), ("num_gpus", "GPU"), ("memory", "memory")):
+                        need[res] = remote.get(key, need[res])
+                    need.update(remote.get("resources") or {})
+                    short = [f"{k}: needs {v:g}, cluster has {have.get(k, 0):g}" for k, v in need.items()
+                             if isinstance(v, (int, float)) and v > have.get(k, 0)]
+                    if short:
+                        msg = (f"ray executor {e.logging_dir.path}: a task cannot be scheduled now "
+                               f"({'; '.join(short)}); lower executor.options (cpus_per_task, mem_per_cpu_gb, "
+                               "gpus_per_task)")
+                        if private:
+                            raise RuntimeError(msg)
+                        logger.warning(msg)
+                # one executor at a time: datatrove's Ray executor only warns when tasks fail, and a
+                # dependent executor then polls its dependency's completions for ever (every 2 min)
+                for e in executors:
+                    e.run()
+                    failed = e.get_incomplete_ranks(skip_completed=True)
+                    if failed:
+                        where = e.logging_dir.path
+                        raise RuntimeError(f"ray executor {where}: {len(failed)}/{e.world_size} tasks failed "
+                                           f"(ranks {failed[:10]}); see {where}/logs/task_*.log. Run the recipe "
+                                           "again to resume: completed tasks are skipped.")
+            finally:
+                if started_here:
+                    ray.shutdown()
+        else:
+            executors[-1].run()  # runs its dependencies first
+        job_ids = {Path(e.logging_dir.path).name: e.job_id for e in executors} if recipe.executor == "slurm" else {}
+        if job_ids:  # job id -1: every task was already complete, nothing submitted
+            (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+            (run_dir / "logs" / "slurm_jobs.json").write_text(json.dumps(job_ids, indent=2))
+        if any(job_id != -1 for job_id in job_ids.values()):  # jobs were submitted; nothing to count yet
+            summary = RunSummary(output=str(run_dir), recipe=recipe.name, submitted=True)
+        else:  # local, ray, or a slurm run whose jobs have all finished
+            summary = summarise(run_dir)
+            # readers exclude duplicate ids within a task; rows of two files read by different tasks
+            # are never compared, so say so loudly when the output has any
+            parquet = [str(p) for p in (run_dir / "books").rglob("*.parquet")] if summary.kept else []
+            if parquet:
+                import duckdb
+                from datatrove.utils.logging import logger
+
+                dup = duckdb.connect().execute("SELECT count(*) - count(DISTINCT id) FROM read_parquet(?)",
+                                               [parquet]).fetchone()[0]
+                if dup:
+                    logger.warning(f"{dup} kept books repeat an id already used by another kept book (rows with "
+                                   "the same id in files read by different tasks); see docs/reliability.md")
+        summary.seconds = time.perf_counter() - start
+        save_summary(summary, run_dir / "summary.json")
+        return summary
 
 
 def read_recipe(fmt: str, input_path: str, output: str, tasks: int = 1, workers: int = 1,

@@ -23,10 +23,22 @@ Validation happens before any work: an unknown key, stage or reader, a misspelt 
 wrong type or a missing required value each give a problem naming the recipe file and line,
 with the valid choices; all problems are reported together in one :class:`RecipeError`.
 
-Recipes are loaded with ``yaml.safe_load`` (no Python tags). A stage given by class path
-(``- python: my_package.steps:MyStep`` with ``params:``) runs arbitrary code and is refused
-unless the recipe says ``allow_python: true`` or the caller passes ``allow_python=True``
-(``finebooks run --allow-python``).
+Recipes are data. They are loaded with ``yaml.safe_load`` (no Python tags), and a document whose
+aliases would expand to more than :data:`MAX_YAML_NODES` nodes (a "billion laughs" made of YAML
+anchors) is refused before it is built. Everything that would run code, or read or write outside
+the paths a recipe names, is refused unless the recipe says ``allow_python: true`` or the caller
+passes ``allow_python=True`` (``finebooks run --allow-python``):
+
+* a stage given by class path (``- python: my_package.steps:MyStep`` with ``params:``);
+* executor options that run shell commands or scripts (Slurm ``env_command``, ``condaenv``,
+  ``venv_path``; Ray ``ray_remote_kwargs.runtime_env``), and - never allowed - any executor
+  option text with a line break (it would become a line of the generated Slurm script);
+* ``hf`` reader options that run a dataset's own code (``trust_remote_code``, a ``.py`` loading
+  script).
+
+File-name options that are relative to a named folder - reader ``glob_pattern`` and
+``metadata_file``, writer ``output_filename`` - may not be absolute or contain ``..``: a recipe
+reads below its input paths and writes below its run directory. See ``docs/reliability.md``.
 """
 
 from __future__ import annotations
@@ -53,6 +65,12 @@ EXECUTORS = {
 }
 # executor parameters the engine sets
 ENGINE_EXECUTOR_PARAMS = {"pipeline", "tasks", "workers", "depends", "logging_dir", "depends_job_id", "job_id_retriever"}
+#: largest recipe document, counting every node an alias repeats
+MAX_YAML_NODES = 100_000
+#: options that are file names relative to a folder the recipe names (no escaping it)
+RELATIVE_PATH_OPTIONS = {"glob_pattern", "metadata_file", "output_filename"}
+#: executor options that run shell commands or scripts: custom code, allowed with allow_python
+CODE_EXECUTOR_OPTIONS = {"env_command", "condaenv", "venv_path"}
 
 
 class RecipeError(ValueError):
@@ -182,10 +200,46 @@ def load_recipe(path_or_text: str | Path, *, allow_python: bool = False, overrid
         raise RecipeError(source, [(line, f"not valid YAML (or a disallowed tag): {e.problem}")]) from None
     except yaml.YAMLError as e:
         raise RecipeError(source, [(None, f"not valid YAML: {e}")]) from None
+    size = _expanded_size(node)
+    if size > MAX_YAML_NODES:
+        msg = f"the recipe expands to more than {MAX_YAML_NODES:,} YAML nodes through aliases (&anchor / *alias); refused"
+        raise RecipeError(source, [(None, msg)])
     lines = _line_map(node)
     if overrides:
         data = _apply_overrides(data if isinstance(data, dict) else {}, overrides)
     return validate(data, lines, source, allow_python=allow_python)
+
+
+def _expanded_size(node, limit: int = MAX_YAML_NODES) -> int:
+    """Number of nodes of the document with every alias expanded (stops counting past ``limit``).
+
+    PyYAML shares an aliased node instead of copying it, so the composed graph stays small even
+    for an alias bomb; but validation, ``copy.deepcopy`` and the resolved recipe walk it as a tree.
+    """
+    memo: dict[int, int] = {}
+
+    def count(n) -> int:
+        if n is None:
+            return 0
+        key = id(n)
+        if key in memo:
+            return memo[key]
+        memo[key] = limit + 1  # a cycle (self-referencing alias) counts as too big
+        total = 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                total += count(k) + count(v)
+                if total > limit:
+                    break
+        elif isinstance(n, yaml.SequenceNode):
+            for v in n.value:
+                total += count(v)
+                if total > limit:
+                    break
+        memo[key] = min(total, limit + 1)
+        return memo[key]
+
+    return count(node)
 
 
 def _apply_overrides(data: dict, overrides: dict) -> dict:
@@ -404,6 +458,7 @@ def validate(data, lines: dict | None = None, source: str = "<recipe>", *, allow
                     if req not in (ex_options or {}):
                         problems.add(("executor", "options"), f"the slurm executor needs executor.options.{req}")
 
+    _check_safety(problems, data, allow_python)
     if problems.items:
         raise RecipeError(source, problems.items)
     return Recipe(
@@ -422,6 +477,77 @@ def validate(data, lines: dict | None = None, source: str = "<recipe>", *, allow
         source=source,
         allow_python=allow_python,
     )
+
+
+def _escapes(value) -> bool:
+    """True for a relative file name that is absolute or climbs out of its folder (``..``)."""
+    if not isinstance(value, str):
+        return False
+    v = value.replace("\\", "/")
+    return v.startswith("/") or "://" in v or (len(v) > 1 and v[1] == ":") or ".." in v.split("/")
+
+
+def _strings(value, path: tuple):
+    """Every string inside ``value`` with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, path + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, path + (i,))
+
+
+def _check_safety(problems: _Problems, data: dict, allow_python: bool) -> None:
+    """Recipes are data: refuse code execution and paths outside the named folders (module doc)."""
+    optin = "allow it explicitly with 'allow_python: true' in the recipe or --allow-python"
+    raw_inputs = data.get("input")
+    entries = [(("input",), raw_inputs)] if isinstance(raw_inputs, dict) else (
+        [(("input", i), e) for i, e in enumerate(raw_inputs)] if isinstance(raw_inputs, list) else [])
+    for path, inp in entries:
+        if not isinstance(inp, dict) or not isinstance(inp.get("options"), dict):
+            continue
+        options = inp["options"]
+        for key in RELATIVE_PATH_OPTIONS & set(options):
+            if _escapes(options[key]):
+                problems.add(path + ("options", key), f"{_where(path + ('options', key))}: {options[key]!r} is "
+                             "absolute or climbs out of the input folder ('..'); a recipe reads only below the "
+                             "paths it names")
+        if inp.get("reader") == "hf" and not allow_python:
+            ds_opts = options.get("dataset_options") if isinstance(options.get("dataset_options"), dict) else {}
+            if ds_opts.get("trust_remote_code"):
+                problems.add(path + ("options", "dataset_options", "trust_remote_code"),
+                             f"{_where(path)}: trust_remote_code runs the dataset's own Python code; {optin}")
+            if str(inp.get("path", "")).endswith(".py"):
+                problems.add(path + ("path",), f"{_where(path)}.path: a .py dataset loading script is code; {optin}")
+    out = data.get("output") if isinstance(data.get("output"), dict) else {}
+    out_opts = out.get("options") if isinstance(out.get("options"), dict) else {}
+    if _escapes(out_opts.get("output_filename")):
+        problems.add(("output", "options", "output_filename"),
+                     f"output.options.output_filename {out_opts['output_filename']!r} is absolute or climbs out of "
+                     "the run directory ('..'); outputs are written only below it")
+    for i, entry in enumerate(data.get("stages") or [] if isinstance(data.get("stages"), list) else []):
+        params = next(iter(entry.values())) if isinstance(entry, dict) and len(entry) == 1 else None
+        if isinstance(entry, dict) and "python" in entry:
+            params = entry.get("params")
+        if isinstance(params, dict) and _escapes(params.get("output_filename")):
+            problems.add(("stages", i), f"stages[{i}]: output_filename {params['output_filename']!r} is absolute or "
+                                        "climbs out of the run directory ('..')")
+    ex = data.get("executor") if isinstance(data.get("executor"), dict) else {}
+    ex_opts = ex.get("options") if isinstance(ex.get("options"), dict) else {}
+    for key in CODE_EXECUTOR_OPTIONS & set(ex_opts):
+        if not allow_python and ex_opts[key]:
+            problems.add(("executor", "options", key), f"executor.options.{key} runs shell commands or a script on "
+                                                       f"the cluster; {optin}")
+    remote = ex_opts.get("ray_remote_kwargs")
+    if isinstance(remote, dict) and remote.get("runtime_env") and not allow_python:
+        problems.add(("executor", "options", "ray_remote_kwargs"),
+                     f"executor.options.ray_remote_kwargs.runtime_env installs packages or runs setup code; {optin}")
+    for p, text in _strings(ex_opts, ("executor", "options")):
+        if "\n" in text or "\r" in text:
+            problems.add(p, f"{_where(p)}: a line break in an executor option would inject a line into the "
+                            "generated job script; refused")
 
 
 def _executor_class(kind: str):

@@ -133,6 +133,11 @@ class BookReader(PipelineStep):
         default_metadata: metadata added to every book (the book's own values win).
         exclusion_writer: datatrove writer receiving an exclusion record for each bad input.
         progress: show a progress bar over book units.
+            Two book units with the same id (``book.txt`` and ``book.TXT``, ``a.xml`` and
+            ``a.alto.xml``) would give two books with one id: the first unit in listing order
+            keeps it and every later one is excluded as ``duplicate_id`` (every task lists all
+            units, so this holds across tasks). A unit that yields a book id this task already
+            emitted is excluded the same way.
         on_bad_page: for books made of one file per page, what an unreadable page file does:
             ``"empty_page"`` (default) keeps the book with that page empty and records it in
             ``metadata["bad_pages"]`` (page number, file, reason) and the ``bad_pages`` stat, so a
@@ -239,6 +244,10 @@ class BookReader(PipelineStep):
         if not units:
             logger.warning(f"{self.name}: no input found in {self.data_folder.path}")
         shard = units[rank::world_size]
+        first_unit: dict[str, BookUnit] = {}
+        for unit in units:
+            first_unit.setdefault(self.make_id(unit.key), unit)
+        seen_ids: set[str] = set()
         emitted = skipped = 0
         with (
             self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext()
@@ -249,9 +258,16 @@ class BookReader(PipelineStep):
                 self.stat_update("input_units")
                 try:
                     with self.track_time():
+                        first = first_unit.get(self.make_id(unit.key), unit)
+                        if first is not unit:
+                            raise BadInput("duplicate_id", f"{unit.paths[0]} has the same book id as "
+                                                           f"{first.paths[0]} (the first one is kept)")
                         docs = list(self.read_unit(unit))
                         for doc in docs:
                             self._validate(doc)
+                            if doc.id in seen_ids:
+                                raise BadInput("duplicate_id", f"book id {doc.id} was already read")
+                        seen_ids.update(doc.id for doc in docs)
                 except BadInput as err:
                     self._exclude(unit, err, writer, rank)
                     pbar.update()

@@ -9,8 +9,19 @@ These are datatrove's own readers (``ParquetReader``, ``JsonlReader``,
   (a text column holding a list of page strings is joined with ``\\f``);
 * **accounting**: datatrove skips rows without text and malformed JSON lines with only a log
   line, and a truncated Parquet file raises. Here each such row or file becomes an exclusion
-  record (``empty_text``, ``malformed_json``, ``unreadable_file``) written to
-  ``exclusion_writer`` and counted in the step's stats, and the run goes on.
+  record written to ``exclusion_writer`` and counted in the step's stats, and the run goes on:
+  ``empty_text`` (no text, or only whitespace and form feeds), ``non_text`` (the text value is a
+  number, a mapping, bytes, or a list holding something other than strings),
+  ``missing_text_column``, ``undecodable_row`` (Parquet strings that are not valid UTF-8),
+  ``bad_metadata_json`` (a FineBooks ``metadata_json`` that is not a
+  JSON object), ``bad_row`` (any other row that cannot become a book), ``duplicate_id`` (a row
+  whose book id an earlier row of the same task already used: the first one is kept),
+  ``malformed_json`` (a JSONL line), ``unreadable_file`` (truncated, corrupt, not Parquet, not
+  UTF-8; books read before the damage are kept) and ``empty_file`` (a file without any row).
+
+Duplicate ids are detected per task: rows of one file always meet in one task, but two files
+with the same id in different tasks are not compared (run with ``tasks: 1`` for a collection-wide
+check, or see ``docs/reliability.md``).
 """
 
 from __future__ import annotations
@@ -25,7 +36,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 
 from finebooks.book import PAGE_SEPARATOR, book_id, join_pages, parse_year
-from finebooks.exclusions import exclusion_record
+from finebooks.exclusions import BadInput, exclusion_record
 from finebooks.readers.base import as_datafolder
 
 
@@ -41,11 +52,27 @@ class _BookRowMixin:
         self.exclusion_writer = exclusion_writer
         self._writer = None
         self._rank = 0
+        self._seen_ids: set[str] = set()
+        self._rows_seen = 0
+
+    def _row_id(self, data: dict, path: str, id_in_file) -> str:
+        raw_id = data.get(self.id_key)
+        identifier = str(raw_id) if raw_id not in (None, "") else f"{path}#{id_in_file}"
+        # rows written by FineBooks already carry a full book id: keep it so ids survive a round trip
+        return identifier if data.get("metadata_json") and raw_id not in (None, "") else book_id(self.source, identifier)
 
     def book_adapter(self, data: dict, path: str, id_in_file):
-        text = data.pop(self.text_key, None)
+        if self.text_key not in data:
+            raise BadInput("missing_text_column", f"row {id_in_file} of {path} has no {self.text_key!r} column "
+                                                  f"(columns: {sorted(data)[:20]})")
+        text = data.pop(self.text_key)
         if isinstance(text, (list, tuple)):  # a list of pages
-            text = join_pages(str(p or "") for p in text)
+            if not all(p is None or isinstance(p, str) for p in text):
+                kinds = sorted({type(p).__name__ for p in text if p is not None and not isinstance(p, str)})
+                raise BadInput("non_text", f"row {id_in_file} of {path}: the page list holds {', '.join(kinds)} values")
+            text = join_pages(p or "" for p in text)
+        elif text is not None and not isinstance(text, str):
+            raise BadInput("non_text", f"row {id_in_file} of {path}: the text is {type(text).__name__}, not a string")
         raw_id = data.pop(self.id_key, None)
         identifier = str(raw_id) if raw_id not in (None, "") else f"{path}#{id_in_file}"
         meta = data.pop("metadata", None) or {}
@@ -53,7 +80,13 @@ class _BookRowMixin:
             meta = {"metadata": meta}
         packed = data.pop("metadata_json", None)  # written by BookParquetWriter: the full metadata
         if packed:
-            meta.update(json.loads(packed))
+            try:
+                unpacked = json.loads(packed)
+            except (TypeError, ValueError) as e:
+                raise BadInput("bad_metadata_json", f"row {id_in_file} of {path}: {e}") from None
+            if not isinstance(unpacked, dict):
+                raise BadInput("bad_metadata_json", f"row {id_in_file} of {path}: not a JSON object")
+            meta.update(unpacked)
             data = {k: v for k, v in data.items() if k not in meta}
         meta.update({k: v for k, v in data.items() if v is not None or k not in meta})
         for src, dst in self.metadata_mapping.items():
@@ -72,10 +105,30 @@ class _BookRowMixin:
         return {"text": text or "", "id": doc_id, "metadata": meta}
 
     def get_document_from_dict(self, data: dict, source_file: str, id_in_file):
-        parsed = self.adapter(data, source_file, id_in_file)
+        self._rows_seen += 1
+        if not isinstance(data, dict):
+            data = {}
+        try:
+            doc_id = self._row_id(data, source_file, id_in_file)
+        except Exception:  # noqa: BLE001 - an id that cannot be a string: the row's position names it
+            doc_id = book_id(self.source, f"{source_file}#{id_in_file}")
+        try:
+            parsed = self.adapter(dict(data), source_file, id_in_file)
+        except BadInput as e:
+            self._account(doc_id, e.code, e.detail, {"source_path": source_file})
+            return None
+        except Exception as e:  # noqa: BLE001 - any other row that cannot become a book is accounted
+            self._account(doc_id, "bad_row", f"row {id_in_file} of {source_file}: {e.__class__.__name__}: {e}",
+                          {"source_path": source_file})
+            return None
         if not parsed["text"].replace(PAGE_SEPARATOR, "").strip():
             self._account(parsed["id"], "empty_text", f"row {id_in_file} of {source_file} has no text", parsed["metadata"])
             return None
+        if parsed["id"] in self._seen_ids:
+            self._account(parsed["id"], "duplicate_id", f"row {id_in_file} of {source_file} repeats the id of an "
+                                                        "earlier row (the first one is kept)", parsed["metadata"])
+            return None
+        self._seen_ids.add(parsed["id"])
         doc = Document(**parsed)
         if self.default_metadata:
             doc.metadata = self.default_metadata | doc.metadata
@@ -92,8 +145,27 @@ class _BookRowMixin:
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
             self._writer, self._rank = writer, rank
-            yield from super().run(data, rank, world_size)
+            self._seen_ids = set()
+            yield from self._run_source(data, rank, world_size)
             self._writer = None
+
+    def _run_source(self, data, rank: int, world_size: int):
+        yield from super().run(data, rank, world_size)
+
+    def _read_file_accounted(self, filepath: str, read):
+        """``read(filepath)``'s books; a file that fails is ``unreadable_file``, one without rows ``empty_file``."""
+        before = self._rows_seen
+        try:
+            yield from read(filepath)
+        except Exception as e:  # noqa: BLE001 - truncated / corrupt / not this format: the file is accounted
+            done = self._rows_seen - before
+            after = f" (after {done} rows, which are kept)" if done else ""
+            self._account(book_id(self.source, filepath), "unreadable_file",
+                          f"{e.__class__.__name__}: {str(e)[:500]}{after}", {"source_path": filepath})
+            return
+        if self._rows_seen == before:
+            self._account(book_id(self.source, filepath), "empty_file", f"{filepath} holds no rows",
+                          {"source_path": filepath})
 
 
 class BookParquetReader(_BookRowMixin, ParquetReader):
@@ -119,11 +191,39 @@ class BookParquetReader(_BookRowMixin, ParquetReader):
         self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
 
     def read_file(self, filepath: str):
+        yield from self._read_file_accounted(filepath, self._read_rows)
+
+    def _read_rows(self, filepath: str):
+        """datatrove's ``ParquetReader.read_file``, except that a row whose strings are not valid
+        UTF-8 (pyarrow does not check when reading) is one ``undecodable_row`` exclusion instead
+        of failing its whole batch; rows are numbered by position in the file."""
+        import pyarrow.parquet as pq
+
+        with self.data_folder.open(filepath, "rb") as f, pq.ParquetFile(f) as pqf:
+            li = 0
+            columns = [self.text_key, self.id_key] if not self.read_metadata else None
+            for batch in pqf.iter_batches(batch_size=self.batch_size, columns=columns):
+                try:
+                    rows = batch.to_pylist()
+                except (UnicodeDecodeError, ValueError):
+                    rows = [self._decode_row(batch, i, filepath, li + i) for i in range(batch.num_rows)]
+                documents = []
+                with self.track_time("batch"):
+                    for row in rows:
+                        document = self.get_document_from_dict(row, filepath, li) if row is not None else None
+                        li += 1
+                        if document:
+                            documents.append(document)
+                yield from documents
+
+    def _decode_row(self, batch, i: int, filepath: str, row_no: int) -> dict | None:
         try:
-            yield from super().read_file(filepath)
-        except Exception as e:  # noqa: BLE001 - truncated / not Parquet: the whole file is an accounted exclusion
-            self._account(book_id(self.source, filepath), "unreadable_file", f"{e.__class__.__name__}: {e}",
-                          {"source_path": filepath})
+            return batch.slice(i, 1).to_pylist()[0]
+        except (UnicodeDecodeError, ValueError) as e:
+            self._rows_seen += 1
+            self._account(book_id(self.source, f"{filepath}#{row_no}"), "undecodable_row",
+                          f"row {row_no} of {filepath}: {e.__class__.__name__}: {str(e)[:300]}", {"source_path": filepath})
+            return None
 
 
 class BookJsonlReader(_BookRowMixin, JsonlReader):
@@ -144,30 +244,31 @@ class BookJsonlReader(_BookRowMixin, JsonlReader):
         self._setup_books(source or _base(self.data_folder.path), metadata_mapping, exclusion_writer)
 
     def read_file(self, filepath: str):
+        yield from self._read_file_accounted(filepath, self._read_lines)
+
+    def _read_lines(self, filepath: str):
         import orjson
 
-        try:
-            with self.data_folder.open(filepath, "r", compression=self.compression, encoding="utf-8") as f:
-                for li, line in enumerate(f):
-                    if not line.strip():
+        with self.data_folder.open(filepath, "r", compression=self.compression, encoding="utf-8") as f:
+            for li, line in enumerate(f):
+                if not line.strip():
+                    continue
+                with self.track_time():
+                    try:
+                        row = orjson.loads(line)
+                    except orjson.JSONDecodeError as e:
+                        self._rows_seen += 1
+                        self._account(book_id(self.source, f"{filepath}#L{li + 1}"), "malformed_json", str(e),
+                                      {"source_path": filepath})
                         continue
-                    with self.track_time():
-                        try:
-                            row = orjson.loads(line)
-                        except orjson.JSONDecodeError as e:
-                            self._account(book_id(self.source, f"{filepath}#L{li + 1}"), "malformed_json", str(e),
-                                          {"source_path": filepath})
-                            continue
-                        if not isinstance(row, dict):
-                            self._account(book_id(self.source, f"{filepath}#L{li + 1}"), "malformed_json",
-                                          "line is not a JSON object", {"source_path": filepath})
-                            continue
-                        document = self.get_document_from_dict(row, filepath, li)
-                    if document:
-                        yield document
-        except (UnicodeDecodeError, EOFError, OSError) as e:
-            self._account(book_id(self.source, filepath), "unreadable_file", f"{e.__class__.__name__}: {e}",
-                          {"source_path": filepath})
+                    if not isinstance(row, dict):
+                        self._rows_seen += 1
+                        self._account(book_id(self.source, f"{filepath}#L{li + 1}"), "malformed_json",
+                                      "line is not a JSON object", {"source_path": filepath})
+                        continue
+                    document = self.get_document_from_dict(row, filepath, li)
+                if document:
+                    yield document
 
 
 class BookHFReader(_BookRowMixin, HuggingFaceDatasetReader):
@@ -191,6 +292,18 @@ class BookHFReader(_BookRowMixin, HuggingFaceDatasetReader):
 
     def get_document_from_dict(self, data: dict, source: str, id_in_file):
         return _BookRowMixin.get_document_from_dict(self, data, source, id_in_file)
+
+    def _run_source(self, data, rank: int, world_size: int):
+        """``datasets`` loads the whole dataset at once: a corrupt or inconsistent file fails it
+        as a whole. That is one ``unreadable_dataset`` exclusion (books yielded before the failure
+        are kept), not a crashed task."""
+        done = self._rows_seen
+        try:
+            yield from super()._run_source(data, rank, world_size)
+        except Exception as e:  # noqa: BLE001 - the dataset cannot be read: account for it, go on
+            after = f" (after {self._rows_seen - done} rows, which are kept)" if self._rows_seen > done else ""
+            self._account(book_id(self.source, str(self.dataset)), "unreadable_dataset",
+                          f"{e.__class__.__name__}: {str(e)[:500]}{after}", {"source_path": str(self.dataset)})
 
 
 def _adapter(self, data: dict, path: str, id_in_file):

@@ -8,8 +8,13 @@ cannot be done file by file. This reader lets DuckDB do it: each task selects th
 ``(book_id, page)``. DuckDB sorts out of core, so a task never holds more than one book plus a
 record batch in Python memory.
 
-Files that cannot be read (truncated Parquet, malformed JSON) are checked one by one before the
-query and excluded with reason ``unreadable_file``; the other files are read normally.
+Files that cannot be read (truncated Parquet, corrupt pages, malformed JSON) are checked one by
+one before the query - every row of the three needed columns is decoded, so damage deep inside a
+file is found before any book is emitted - and excluded with reason ``unreadable_file``
+(``missing_columns`` when a needed column is absent); the other files are read normally. Page
+rows without a book id cannot belong to any book: each file's count of them is one exclusion
+record, ``missing_book_id``. A book whose page rows are all empty is excluded as ``no_text``.
+Bad files are accounted by task 0 only (every task sees every file).
 """
 
 from __future__ import annotations
@@ -98,19 +103,24 @@ class PageRowReader(PipelineStep):
         files = self.data_folder.list_files(recursive=True, glob_pattern=self.glob_pattern)
         return sorted((f for f in files if self._kind(f)), key=natural_key)
 
-    def _check_file(self, con, path: str, kind: str) -> str | None:
-        """Return None if the file is readable with the expected columns, else a reason."""
+    def _check_file(self, con, path: str, kind: str) -> tuple[str | None, int]:
+        """``(None, rows without a book id)`` if the file is readable with the expected columns, else
+        ``(reason, 0)``. Decodes every value of the needed columns (and every JSON line) now, so that
+        a corrupt page deep in the file cannot fail the query halfway through a task."""
         try:
             rel = _relation(path, kind)
             cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
             missing = [c for c in (self.book_id_column, self.page_column, self.text_column) if c not in cols]
             if missing:
-                return f"missing_columns: {missing} (has {cols})"
-            if kind == "jsonl":  # make DuckDB parse every line now, not halfway through the query
-                con.execute(f"SELECT count(*) FROM {rel}").fetchall()
-            return None
+                return f"missing_columns: {missing} (has {cols})", 0
+            extra = [c for c in self.metadata_columns if c in cols]
+            checks = ", ".join(f'max(length(CAST("{c}" AS VARCHAR)))'
+                               for c in (self.book_id_column, self.page_column, self.text_column, *extra))
+            (no_id, *_rest) = con.execute(
+                f'SELECT count(*) FILTER (WHERE "{self.book_id_column}" IS NULL), {checks} FROM {rel}').fetchone()
+            return None, int(no_id or 0)
         except Exception as e:  # noqa: BLE001 - duckdb raises several exception classes for corrupt files
-            return f"unreadable_file: {e.__class__.__name__}: {str(e).splitlines()[0]}"
+            return f"unreadable_file: {e.__class__.__name__}: {(str(e).splitlines() or [''])[0][:500]}", 0
 
     # ------------------------------------------------------------------ run
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
@@ -124,9 +134,17 @@ class PageRowReader(PipelineStep):
             for rel_path in self.list_files():
                 kind = self._kind(rel_path)
                 path = self.data_folder.resolve_paths(rel_path)
-                reason = self._check_file(con, path, kind)
+                reason, no_id = self._check_file(con, path, kind)
                 if reason is None:
                     good[kind].append(path)
+                    if no_id and rank == 0:
+                        self.stat_update("excluded", "excluded_missing_book_id")
+                        logger.warning(f"{self.name}: {no_id} page rows without a book id in {rel_path}")
+                        if writer is not None:
+                            writer.write(exclusion_record(
+                                book_id(self.source, f"{rel_path}#no_book_id"), self.name,
+                                f"missing_book_id: {no_id} page rows of {rel_path} have no {self.book_id_column}",
+                                {"source": self.source, "source_path": rel_path}), rank)
                 elif rank == 0:  # every task sees the bad file; only one accounts for it
                     code = reason.split(":")[0]
                     self.stat_update("excluded", f"excluded_{code}")
@@ -143,7 +161,13 @@ class PageRowReader(PipelineStep):
                 yield doc
 
     def _books(self, con, good: dict[str, list[str]], rank: int, world_size: int, writer) -> Iterator[Document]:
-        meta_cols = [c for c in self.metadata_columns if c not in (self.book_id_column, self.page_column, self.text_column)]
+        present: set[str] = set()
+        for kind, paths in good.items():
+            if paths:
+                present |= {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_relation(paths, kind)}").fetchall()}
+        # a metadata column that no file has is simply absent from the books' metadata
+        meta_cols = [c for c in self.metadata_columns
+                     if c in present and c not in (self.book_id_column, self.page_column, self.text_column)]
         select = ", ".join(
             [f'CAST("{self.book_id_column}" AS VARCHAR) AS __book', f'"{self.page_column}" AS __page',
              f'CAST("{self.text_column}" AS VARCHAR) AS __text']
@@ -155,7 +179,7 @@ class PageRowReader(PipelineStep):
                 parts.append(f"SELECT {select} FROM {_relation(paths, kind)}")
         union = " UNION ALL BY NAME ".join(parts)
         query = (
-            f"SELECT * FROM ({union}) WHERE hash(__book) % {world_size} = {rank} "
+            f"SELECT * FROM ({union}) WHERE __book IS NOT NULL AND hash(__book) % {world_size} = {rank} "
             f"ORDER BY __book, TRY_CAST(__page AS BIGINT) NULLS LAST, __page"
         )
         rel = con.sql(query)

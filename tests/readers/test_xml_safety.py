@@ -225,3 +225,38 @@ def test_element_stream_reports_truncation():
     with pytest.raises(BadInput) as err:
         list(ElementStream(io.BytesIO(b"<alto><Layout><Page><String CONTENT='x'/>"), tag="{*}Page"))
     assert err.value.code == "malformed_xml"
+
+
+# ---------------------------------------------------------------- quadratic blow-up
+QUAD_ENTITY = "x" * 100_000
+QUAD_REFS = "&a;" * 20_000  # 2 GB if expanded
+
+
+@pytest.mark.parametrize("padded", [False, True], ids=["in_prolog", "after_64k_comment"])
+@pytest.mark.parametrize(
+    ("reader_cls", "make"),
+    [(AltoReader, alto_with), (AbbyyReader, abbyy_with), (HocrReader, hocr_with)],
+)
+def test_quadratic_blowup_is_refused_fast(tmp_path, reader_cls, make, padded):
+    """One big entity referenced many times (no nesting, so no depth guard helps): refused, never expanded.
+
+    ``padded`` hides the declaration behind more than the 64 kB prolog check reads; libxml2's
+    amplification guard then stops it, and the reason is still ``unsafe_xml``.
+    """
+    doctype = ("<!--" + "p" * 70_000 + "-->" if padded else "") + f'<!DOCTYPE r [<!ENTITY a "{QUAD_ENTITY}">]>'
+    src = tmp_path / "in"
+    src.mkdir()
+    name = "quad.hocr" if reader_cls is HocrReader else "quad.xml"
+    (src / name).write_text(make(doctype, QUAD_REFS))
+    start = time.perf_counter()
+    docs, excluded = run_reader(reader_cls, src, tmp_path / "out")
+    assert time.perf_counter() - start < 5
+    assert all(len(d.text) < 200_000 for d in docs)  # never expanded
+    if reader_cls is HocrReader and padded:
+        # hOCR that is not XML is parsed as HTML, where a DOCTYPE subset is inert text: the book
+        # may be kept, with the references left unexpanded
+        assert len(docs) + len(excluded) == 1
+        return
+    assert docs == []
+    (rec,) = excluded
+    assert rec["metadata"]["exclusion_reason"].startswith("unsafe_xml")
