@@ -129,6 +129,7 @@ class Recipe:
     executor_options: dict
     keep_excluded_text: bool = False
     source: str = "<recipe>"
+    description: str = ""
     allow_python: bool = False
     input_root: str | None = None
 
@@ -150,6 +151,7 @@ class Recipe:
         """The recipe as a plain mapping with every default made explicit."""
         return {
             "name": self.name,
+            "description": self.description,
             "allow_python": self.allow_python,
             "input_root": self.input_root,
             "input": [{"reader": i.reader, "path": i.path, "options": copy.deepcopy(i.options)} for i in self.inputs],
@@ -476,6 +478,7 @@ def validate(data, lines: dict | None = None, source: str = "<recipe>", *, allow
         keep_excluded_text=bool(out.get("keep_excluded_text", False)),
         source=source,
         allow_python=allow_python,
+        description=str(data.get("description") or ""),
     )
 
 

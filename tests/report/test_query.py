@@ -203,7 +203,7 @@ def test_books_view_reads_jsonl_output(tmp_path):
 
 
 def test_excluded_lengths_from_text_or_recorded_lengths(tmp_path):
-    """Without kept text, lengths come from text_chars/text_bytes metadata if recorded, else NULL."""
+    """Without kept text, lengths come from the text_chars/text_bytes the exclusion writer records."""
     run = write_run(tmp_path / "run", kept=[{"id": "k/1", "text": "abc"}], excluded=[
         {"id": "x/1", "text": "héllo", "stage": "01_metadata_filter", "reason": "r",
          "metadata": {"text_chars": 5, "text_bytes": 6}},
@@ -211,7 +211,7 @@ def test_excluded_lengths_from_text_or_recorded_lengths(tmp_path):
         {"id": "x/3", "text": "", "stage": "00_read", "reason": "empty_file"}], keep_text=False)
     con = connect(run)
     assert con.execute("SELECT id, n_chars, n_bytes, text_kept FROM excluded ORDER BY id").fetchall() == [
-        ("x/1", 5, 6, False), ("x/2", None, None, False), ("x/3", None, None, False)]
+        ("x/1", 5, 6, False), ("x/2", 4, 4, False), ("x/3", 0, 0, False)]
     kept_text = write_run(tmp_path / "run2", kept=[], excluded=[
         {"id": "x/1", "text": "héllo", "stage": "01_metadata_filter", "reason": "r"}], keep_text=True)
     assert connect(kept_text).execute("SELECT n_chars, n_bytes, text_kept FROM excluded").fetchall() == [(5, 6, True)]
