@@ -307,7 +307,10 @@ class Dehyphenator(PageRepairer):
         pos = 0
         for m in _CANDIDATE.finditer(text):
             s = m.start()
-            if s <= pos or not _is_letter(text[s - 1]):
+            if s <= pos:
+                continue
+            c = text[s - 1]
+            if not (c.isalpha() or "\u0300" <= c <= "\u036f"):  # _is_letter, inlined
                 continue
             window = text[max(pos, s - _WINDOW):s]
             parts = window.rsplit(None, 1)
@@ -329,12 +332,19 @@ class Dehyphenator(PageRepairer):
         # --- within pages
         out: list[str] = []
         pos = 0
+        # decide() is a pure function of its arguments within a book (the vocabulary only
+        # caches), and a book repeats some breaks: ask it once per distinct break
+        decided: dict[tuple, str | None] = {}
         for m, word, second in found:
             s, end = m.start(), m.end()
             nxt = text[end:end + 1]
             hyphen = text[s]
             rest = bool(nxt) and nxt not in "\n\f\r"
-            decision = self.decide(word, second, hyphen, lang, vocab, rest_of_line=rest)
+            key = (word, second, hyphen, rest)
+            if key in decided:
+                decision = decided[key]
+            else:
+                decision = decided[key] = self.decide(word, second, hyphen, lang, vocab, rest_of_line=rest)
             if self.trace is not None:
                 page_start = text.rfind("\f", 0, s) + 1
                 self.trace.append(

@@ -77,7 +77,10 @@ def has_lexicon(lang: str | None) -> bool:
 def _frequencies(lang: str) -> dict[str, float]:
     from wordfreq import get_frequency_dict
 
-    return get_frequency_dict(lang)
+    # called exactly as finebooks.repair.normalise and finebooks.scoring.charlm call it: wordfreq
+    # caches per argument tuple, so get_frequency_dict(lang) would build a second copy of the
+    # same dict (0.1-0.3 s and 35-70 MB per language) in a process that runs those stages too
+    return get_frequency_dict(lang, "best")
 
 
 def lookup_form(word: str) -> str:

@@ -101,10 +101,12 @@ _NON_LETTERS = re.compile(r"[\W\d_]+", re.UNICODE)
 _EDGE_NUMBER = re.compile(r"^\W*(?P<a>[0-9][0-9OoIlSZ]{0,3})\b|\b(?P<b>[0-9OoIlSZ]{0,3}[0-9])\W*$")
 _DIGITS = re.compile(r"\d+")
 _WORD_BREAK = re.compile(r"[^\W\d_][-\u00ad¬]$")  # a line ending inside a word: text, not a head
+_BREAK_MARKS = "-\u00ad¬"  # the last character of every _WORD_BREAK match (a cheap test first)
 _ITEM_MARK = re.compile(r"(?:\d{1,3}[.)]|\(\w{1,3}\)|[*†‡§¶])\s")
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 _THREE_ALNUM = re.compile(r"[^\W_](?:[\W_]*[^\W_]){2}", re.UNICODE)  # more than a speck of noise
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_WORD3 = re.compile(r"[^\W\d_]{3,}", re.UNICODE)  # a run of 3+ letters (line_key)
 
 # a line whose key is only one of these words is a heading (CHAPTER I., Kapitel 2, LIBER III),
 # text that opens a chapter, never a running head
@@ -188,16 +190,19 @@ def _noisy_number(line: str) -> str | None:
     return digits if digits.isdigit() else None
 
 
+@lru_cache(maxsize=1 << 14)
 def line_key(line: str) -> str:
     """The matching key of a line: lower case, no digits / roman numerals / punctuation."""
     # tokens of one or two letters are too weak to match on, and are often a page number that
-    # OCR read as letters ("io" for 10); a token made of roman digits only is a number
-    return " ".join(t for t in _NON_LETTERS.sub(" ", line.lower()).split() if len(t) > 2 and t.strip("ivxlcdm"))
+    # OCR read as letters ("io" for 10); a token made of roman digits only is a number. The
+    # tokens are the runs of 3+ letters (the same as splitting on _NON_LETTERS and dropping the
+    # shorter ones: a run shorter than 3 has no 3-letter part); cached, as running heads repeat.
+    return " ".join([t for t in _WORD3.findall(line.lower()) if t.strip("ivxlcdm")])
 
 
 def _grams(key: str) -> frozenset[str]:
     s = f" {key} "
-    return frozenset(s[i : i + 3] for i in range(len(s) - 2))
+    return frozenset([s[i : i + 3] for i in range(len(s) - 2)])
 
 
 def _dice(a: frozenset[str], b: frozenset[str]) -> float:
@@ -378,7 +383,7 @@ class RunningHeadRemover(PageRepairer):
                 # a footnote or a numbered item ("1. Reisen auf den ...", "* See ...") is text,
                 # however often it cites the same source; so is a line broken by a hyphen
                 if (len(c.text) <= self.max_head_chars and not _ITEM_MARK.match(c.text)
-                        and not _WORD_BREAK.search(c.text)):
+                        and not (c.text[-1:] in _BREAK_MARKS and _WORD_BREAK.search(c.text))):
                     c.key = line_key(c.text)
         return cands, by_page
 

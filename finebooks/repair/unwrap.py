@@ -187,15 +187,16 @@ class LineUnwrapper(PageRepairer):
         split = []
         book_lengths: list[int] = []
         for page in pages:
-            lines, indents = [], []
-            for raw in page.split("\n"):
-                line = raw.strip()
-                if line and ("  " in line or "\t" in line):
-                    line = " ".join(line.split())
-                lines.append(line)
-                indents.append(len(raw) - len(raw.lstrip()) if raw[:1] in (" ", "\t") else 0)
+            raws = page.split("\n")
+            lines = [raw.strip() for raw in raws]
+            if "  " in page or "\t" in page:  # collapse runs of blanks inside a line
+                lines = [" ".join(ln.split()) if ("  " in ln or "\t" in ln) else ln for ln in lines]
+            if page[:1] in (" ", "\t") or "\n " in page or "\n\t" in page:
+                indents = [len(raw) - len(raw.lstrip()) if raw[:1] in (" ", "\t") else 0 for raw in raws]
+            else:  # no line starts with a blank: no indents
+                indents = [0] * len(raws)
             split.append((lines, indents))
-            book_lengths.extend(len(ln) for ln in lines if ln)
+            book_lengths.extend([n for n in map(len, lines) if n])
         book_width = self._width(book_lengths) if book_lengths else 0
         out = []
         joined = paragraphs = 0
@@ -212,7 +213,7 @@ class LineUnwrapper(PageRepairer):
 
     # ------------------------------------------------------------------ one page
     def _unwrap_page(self, lines: list[str], indents: list[int], book_width: int) -> tuple[str, int, int]:
-        lengths = [len(ln) for ln in lines if ln]
+        lengths = [n for n in map(len, lines) if n]
         if not lengths:
             return "", 0, 0
         if max(lengths) > self.max_line_length:  # paragraphs on one line: not print lines
@@ -221,15 +222,19 @@ class LineUnwrapper(PageRepairer):
         short = self.short_line_ratio * width
         paragraphs: list[str] = []
         n_joined = 0
+        if "" not in lines:  # one block (no blank line)
+            n_joined = self._unwrap_block(lines, indents, short, paragraphs)
+            return "\n\n".join(paragraphs), n_joined, len(paragraphs)
         start = None
-        for i in range(len(lines) + 1):
-            if i < len(lines) and lines[i]:
+        for i, line in enumerate(lines):
+            if line:
                 if start is None:
                     start = i
-                continue
-            if start is not None:
+            elif start is not None:
                 n_joined += self._unwrap_block(lines[start:i], indents[start:i], short, paragraphs)
                 start = None
+        if start is not None:
+            n_joined += self._unwrap_block(lines[start:], indents[start:], short, paragraphs)
         return "\n\n".join(paragraphs), n_joined, len(paragraphs)
 
     def _kept_lines(self, block: list[str], short: float) -> str | None:
@@ -264,37 +269,44 @@ class LineUnwrapper(PageRepairer):
             return 0
         very_short = short * _VERY_SHORT
         long_line = self.max_line_length
+        quotes = self.quote_starts_paragraph
+        # the tests below are those of the docstring, inlined (one pass over the block's lines;
+        # _is_upper, _ends_sentence, _starts_capital are pure, so only their cost is saved)
         parts = [block[0]]
         n_joined = 0
         prev = block[0]
-        prev_upper = _is_upper(prev)
-        for k in range(1, len(block)):
-            line = block[k]
-            upper = _is_upper(line)
+        prev_len = len(prev)
+        prev_upper = prev_len > 2 and prev.isupper()
+        prev_indent = indents[0]
+        for line, indent in zip(block[1:], indents[1:]):
+            n = len(line)
+            upper = n > 2 and line.isupper()
+            c = line[0]
+            last = prev[-1]
             if (
-                len(prev) > long_line or len(line) > long_line  # already a paragraph per line
+                prev_len > long_line or n > long_line  # already a paragraph per line
                 or upper != prev_upper  # a heading in capitals starts or ends
-                or (prev[-1] in _DIGITS and _is_contents_line(prev))
-                or ((line[0] in _LIST_START or ")" in line[:6] or "." in line[:6]) and _is_list_item(line))
-                or (len(prev) < short and (
+                or (last in _DIGITS and _is_contents_line(prev))
+                or ((c in _LIST_START or ")" in line[:6] or "." in line[:6]) and _is_list_item(line))
+                or (prev_len < short and (
                     _ends_sentence(prev)
                     # a capital after a short line: a heading or title-page line ("BY", "THE
                     # MERCHANT"), not any short line (German capitalises nouns; a line that gave
                     # its last word to a dehyphenated break above is short too)
-                    or (_starts_capital(line) and (len(prev) < very_short or prev_upper))))
-                or (indents[k] > indents[k - 1] + 1 and _ends_sentence(prev))
-                or (self.quote_starts_paragraph and line[0] in _OPENING_QUOTES and _ends_sentence(prev))
+                    or ((prev_len < very_short or prev_upper) and _starts_capital(line))))
+                or (indent > prev_indent + 1 and _ends_sentence(prev))
+                or (quotes and c in _OPENING_QUOTES and _ends_sentence(prev))
             ):
                 paragraphs.append("".join(parts))
                 parts = [line]
             else:
                 n_joined += 1
-                if len(prev) > 1 and prev[-1] in _HYPHEN_END and prev[-2].isalpha() \
+                if last in _HYPHEN_END and prev_len > 1 and prev[-2].isalpha() \
                         and line.split(None, 1)[0].lower() not in _SUSPENSION_WORDS:
                     parts.append(line)  # "well-" + "known", "word—" + "word"
                 else:
                     parts.append(" ")
                     parts.append(line)
-            prev, prev_upper = line, upper
+            prev, prev_len, prev_upper, prev_indent = line, n, upper, indent
         paragraphs.append("".join(parts))
         return n_joined
