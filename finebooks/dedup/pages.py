@@ -6,11 +6,14 @@ digitisation or lending notice, a bookplate, a "this page intentionally left bla
 that OCR reads off an empty page. Only the whole collection shows it, so this is a multi-stage
 step (``repeated_pages``):
 
-1. intermediate copy + :class:`PageHashRecorder`: the distinct page hashes of every book;
+1. intermediate copy + :class:`PageHashRecorder`: the page hashes of every book (all pages hashed
+   in one pass over the book), the distinct ones and all of them in page order;
 2. :class:`RepeatedPageFinder` (one task): hashes found in ``min_books`` or more books, written
    to ``RUN/repeated_pages/<label>/repeated_pages.parquet`` (hash, books, occurrences, blank,
    an example book and page) for audit;
-3. :class:`RepeatedPageRemover`: in each book, those pages are emptied (``action: remove``; the
+3. :class:`RepeatedPageRemover` (re-reading the intermediate copy in the same order, so it looks
+   each book's pages up in the recorded hashes instead of hashing them again): in each book,
+   those pages are emptied (``action: remove``; the
    page count never changes, like every repair stage) or only listed (``action: flag``) in
    ``metadata["repeated_pages"]`` (0-based page indices); counts in
    ``metadata["repairs"]["repeated_pages"]`` and the step's stats. Books are never dropped.
@@ -29,24 +32,31 @@ from datatrove.pipeline.base import PipelineStep
 
 from finebooks.book import PAGE_SEPARATOR
 from finebooks.dedup.common import read_array, read_parquet, write_array, write_parquet
-from finebooks.dedup.shingles import word_hashes_of_text
+from finebooks.dedup.shingles import word_hashes_of_pages
 
 BLANK = np.uint64(0)  # the hash of every page without a word
 
 
 def page_hashes(text: str) -> np.ndarray:
-    """One uint64 per page: xxh3 of the page's normalised words (``BLANK`` for a page without words)."""
+    """One uint64 per page: xxh3 of the page's normalised words (``BLANK`` for a page without words).
+
+    The words of all pages are hashed in one vectorised pass over the book
+    (:func:`~finebooks.dedup.shingles.word_hashes_of_pages`); only the per-page xxh3 is a loop.
+    """
     import xxhash
 
-    out = np.empty(text.count(PAGE_SEPARATOR) + 1, dtype=np.uint64)
-    for i, page in enumerate(text.split(PAGE_SEPARATOR)):
-        wh = word_hashes_of_text(page, fold_confusions=False, min_word_len=1)
-        out[i] = BLANK if len(wh) == 0 else (xxhash.xxh3_64_intdigest(wh.tobytes()) | 1)
+    wh, bounds = word_hashes_of_pages(text, fold_confusions=False, min_word_len=1)
+    out = np.zeros(len(bounds) - 1, dtype=np.uint64)  # BLANK
+    digest = xxhash.xxh3_64_intdigest
+    for i in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
+        out[i] = digest(wh[bounds[i]:bounds[i + 1]].tobytes()) | 1
     return out
 
 
 class PageHashRecorder(PipelineStep):
-    """Writes ``page_hashes/<rank>.parquet``: per book its distinct page hashes and first page of each."""
+    """Writes ``page_hashes/<rank>.parquet``: per book its distinct page hashes and first page of each
+    (for the finder), and all its page hashes in page order (so the remover, which re-reads the
+    same books in the same order, does not hash the pages again)."""
 
     type = "🫂 - DEDUP"
     name = "🫂 Page hashes"
@@ -58,7 +68,7 @@ class PageHashRecorder(PipelineStep):
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         import pyarrow as pa
 
-        cols = {"doc": [], "id": [], "hashes": [], "first_page": []}
+        cols = {"doc": [], "id": [], "hashes": [], "first_page": [], "pages": []}
         for idx, doc in enumerate(data):
             with self.track_time():
                 h = page_hashes(doc.text)
@@ -67,12 +77,14 @@ class PageHashRecorder(PipelineStep):
                 cols["id"].append(doc.id)
                 cols["hashes"].append(uniq)
                 cols["first_page"].append(first.astype(np.uint32))
+                cols["pages"].append(h)
                 self.stat_update("books")
                 self.stat_update("pages", value=len(h))
         write_parquet(self.output_folder, f"page_hashes/{rank:05d}.parquet", {
             "doc": pa.array(cols["doc"], pa.int64()), "id": pa.array(cols["id"], pa.string()),
             "hashes": pa.array(cols["hashes"], pa.list_(pa.uint64())),
-            "first_page": pa.array(cols["first_page"], pa.list_(pa.uint32()))})
+            "first_page": pa.array(cols["first_page"], pa.list_(pa.uint32())),
+            "pages": pa.array(cols["pages"], pa.list_(pa.uint64()))})
         return
         yield
 
@@ -144,9 +156,22 @@ class RepeatedPageRemover(PipelineStep):
         self.action = action
         self.max_share = max_share
         self._repeated: np.ndarray | None = None
+        self._recorded_ids: list[str] | None = None  # what PageHashRecorder wrote for this task
+        self._recorded_pages: list[np.ndarray] | None = None
 
-    def process(self, doc: Document) -> None:
-        hashes = page_hashes(doc.text)
+    def _recorded(self, idx: int, doc: Document) -> np.ndarray | None:
+        """The page hashes the recorder wrote for the ``idx``-th book of this task, if it is this book."""
+        if self._recorded_pages is None or idx >= len(self._recorded_pages) or self._recorded_ids[idx] != doc.id:
+            return None
+        hashes = self._recorded_pages[idx]
+        if len(hashes) != doc.text.count(PAGE_SEPARATOR) + 1:
+            return None
+        return hashes
+
+    def process(self, doc: Document, hashes: np.ndarray | None = None) -> None:
+        if hashes is None:
+            hashes = page_hashes(doc.text)
+            self.stat_update("pages_rehashed", value=len(hashes))
         hit = np.isin(hashes, self._repeated)
         if not hit.any():
             return
@@ -179,10 +204,21 @@ class RepeatedPageRemover(PipelineStep):
         folder = get_datafolder(self.folder)
         self._repeated = read_array(folder, "repeated.bin", np.uint64) if folder.isfile("repeated.bin") \
             else np.zeros(0, dtype=np.uint64)
-        for doc in data:
+        self._recorded_ids = self._recorded_pages = None
+        name = f"page_hashes/{rank:05d}.parquet"
+        if len(self._repeated) and folder.isfile(name):
+            table = read_parquet(folder, name)
+            if "pages" in table.column_names:
+                self._recorded_ids = table.column("id").to_pylist()
+                pages = table.column("pages").combine_chunks()
+                offsets = pages.offsets.to_numpy()
+                offsets = offsets - offsets[0]
+                flat = pages.flatten().to_numpy(zero_copy_only=False).astype(np.uint64, copy=False)
+                self._recorded_pages = [flat[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+        for idx, doc in enumerate(data):
             with self.track_time():
                 if len(self._repeated):
-                    self.process(doc)
+                    self.process(doc, self._recorded(idx, doc))
                 self.stat_update("books")
             yield doc
 

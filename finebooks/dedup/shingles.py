@@ -12,8 +12,9 @@ line wrapping and small corrections. The signature must see past that and still 
   class (``f``/``s`` for long-s read as f). One-letter tokens, mostly OCR dust, are dropped
   (``min_word_len``).
 * **shingles** (:func:`shingle_hashes`): word ``n``-grams, hashed without a Python loop over
-  words or n-grams (:func:`word_hashes_of_text`): the normalised text becomes an array of code
-  points, letters are classified once per distinct code point, a word's hash is a polynomial
+  words or n-grams (:func:`word_hashes_of_text`): the text becomes an array of code points (case,
+  folds and NFKD applied in numpy for ASCII and once per distinct non-ASCII character, see
+  :func:`_prepared_code_points`), letters are classified once per distinct code point, a word's hash is a polynomial
   over its code points taken from prefix sums (uint64 arithmetic, stable across processes),
   mixed with splitmix64; the n-gram hash is a polynomial over the word hashes, mixed again. The
   result is the sorted *set* of shingle hashes.
@@ -55,6 +56,9 @@ _FOLD = (
 _HYPHEN_BREAK = re.compile(r"[-¬\u2010\u2011][ \t\r\v]*[\n\f][ \t\r\v\n\f]*")
 # the same for the ASCII hyphen only: a literal first character lets the regex engine skip ahead
 _ASCII_HYPHEN_BREAK = re.compile(r"-[ \t\r\v]*[\n\f][ \t\r\v\n\f]*")
+# the same, never crossing a page break (for hashing each page of a book in one pass)
+_PAGE_HYPHEN_BREAK = re.compile(r"[-¬\u2010\u2011][ \t\r\v]*\n[ \t\r\v\n]*")
+_ASCII_PAGE_HYPHEN_BREAK = re.compile(r"-[ \t\r\v]*\n[ \t\r\v\n]*")
 _OTHER_HYPHENS = ("¬", "\u2010", "\u2011")
 _COMBINING = re.compile(r"[\u0300-\u036f]")
 
@@ -69,12 +73,19 @@ def mix64(x: np.ndarray) -> np.ndarray:
         return x ^ (x >> np.uint64(31))
 
 
-def _prepare(text: str, fold_confusions: bool) -> str:
-    """String-level normalisation (all C-speed ``str`` methods): hyphen joins, case, folds, accents."""
-    if not text.isascii() and any(h in text for h in _OTHER_HYPHENS):
-        text = _HYPHEN_BREAK.sub("", text)
+def _prepare(text: str, fold_confusions: bool, within_pages: bool = False) -> str:
+    """String-level normalisation (all C-speed ``str`` methods): hyphen joins, case, folds, accents.
+
+    ``within_pages``: a hyphen is joined only across a line end, never across a page break, and
+    page breaks are kept, so each page of the result is exactly what ``_prepare`` makes of that
+    page alone (every other step here is character-local; ``str.lower``'s final-sigma context
+    stops at ``\f``, which is neither cased nor case-ignorable).
+    """
+    other_hyphens = not text.isascii() and any(h in text for h in _OTHER_HYPHENS)
+    if other_hyphens:
+        text = (_PAGE_HYPHEN_BREAK if within_pages else _HYPHEN_BREAK).sub("", text)
     elif "-" in text:
-        text = _ASCII_HYPHEN_BREAK.sub("", text)
+        text = (_ASCII_PAGE_HYPHEN_BREAK if within_pages else _ASCII_HYPHEN_BREAK).sub("", text)
     text = text.lower()
     if not text.isascii():
         for src, dst in _FOLD:
@@ -147,11 +158,88 @@ def word_hashes_of_text(text: str, fold_confusions: bool = True, min_word_len: i
     (``(H[end] - H[start]) * BASE**-start`` modulo 2**64), mixed with splitmix64. Equal to
     ``[word_hash(w) for w in normalise_words(text)]`` and several times faster.
     """
-    text = _prepare(text, fold_confusions)
+    return _hash_words(_prepared_code_points(text, fold_confusions), min_word_len, seed)[0]
+
+
+def _code_points(text: str) -> np.ndarray:
+    """uint32 code points of a prepared text, combining marks (accents after NFKD) dropped."""
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     if not text.isascii():
-        cp = cp[(cp < 0x300) | (cp > 0x36F)]  # combining marks (accents after NFKD) are dropped
-    out = []
+        cp = cp[(cp < 0x300) | (cp > 0x36F)]
+    return cp
+
+
+_CHAR_MAP: dict[tuple[int, bool], tuple[int, ...]] = {}
+_SIGMA = "\u03a3"  # the one character whose lower case depends on its neighbours (final sigma)
+
+
+def _map_char(c: int, fold_confusions: bool) -> tuple[int, ...]:
+    """What :func:`_prepare` (then the combining-mark drop) makes of one non-ASCII character."""
+    key = (c, fold_confusions)
+    if key not in _CHAR_MAP:
+        t = chr(c).lower()
+        for src, dst in _FOLD:
+            t = t.replace(src, dst)
+        t = unicodedata.normalize("NFKD", t)
+        if fold_confusions:
+            t = t.replace("f", "s")
+        _CHAR_MAP[key] = tuple(ord(x) for x in t if not 0x300 <= ord(x) <= 0x36F)
+    return _CHAR_MAP[key]
+
+
+def _prepared_code_points(text: str, fold_confusions: bool, within_pages: bool = False) -> np.ndarray:
+    """``_code_points(_prepare(text, ...))``, with case, folds and NFKD applied to code points.
+
+    Only the hyphen joins run on the string. ASCII is lower-cased (and ``f`` folded) in numpy;
+    each distinct non-ASCII character (about 1% of OCR'd book text) is mapped once through
+    lower case, folds, NFKD and the accent drop (:func:`_map_char`, cached), instead of running
+    ``str.lower``, the fold replacements and NFKD over the whole book. Every one of those steps
+    is character-local (NFKD's canonical reordering only permutes combining marks, which are
+    either dropped or non-letters), except the final sigma of ``str.lower``: a text holding a
+    capital sigma takes the string path.
+    """
+    if not text.isascii() and _SIGMA in text:
+        return _code_points(_prepare(text, fold_confusions, within_pages))
+    other_hyphens = not text.isascii() and any(h in text for h in _OTHER_HYPHENS)
+    if other_hyphens:
+        text = (_PAGE_HYPHEN_BREAK if within_pages else _HYPHEN_BREAK).sub("", text)
+    elif "-" in text:
+        text = (_ASCII_PAGE_HYPHEN_BREAK if within_pages else _ASCII_HYPHEN_BREAK).sub("", text)
+    cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    upper = (cp - np.uint32(65)) < np.uint32(26)
+    v = cp + (upper.view(np.uint8) << np.uint8(5)).astype(np.uint32)
+    if text.isascii():
+        if fold_confusions:
+            v[v == 102] = 115
+        return v
+    high = np.flatnonzero(cp > 127)
+    hi = cp[high]
+    distinct = sorted_unique(hi)
+    maps = [_map_char(c, fold_confusions) for c in distinct.tolist()]
+    lens = np.fromiter((len(m) for m in maps), dtype=np.intp, count=len(maps))
+    k = np.searchsorted(distinct, hi)
+    if fold_confusions:
+        v[v == 102] = 115  # ASCII f (mapped characters are folded already)
+    if (lens == 1).all():
+        v[high] = np.fromiter((m[0] for m in maps), dtype=np.uint32, count=len(maps))[k]
+        return v
+    counts = np.ones(len(v), dtype=np.intp)
+    counts[high] = lens[k]
+    out = np.repeat(v, counts)
+    out_start = (np.cumsum(counts) - counts)[high]
+    table = np.zeros((len(maps), max(1, int(lens.max()))), dtype=np.uint32)
+    for i, m in enumerate(maps):
+        table[i, :len(m)] = m
+    klen = lens[k]
+    for j in range(table.shape[1]):
+        sel = klen > j
+        out[out_start[sel] + j] = table[k[sel], j]
+    return out
+
+
+def _hash_words(cp: np.ndarray, min_word_len: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(word hashes, start offset of each word in ``cp``) of an array of prepared code points."""
+    out, out_starts = [], []
     n = len(cp)
     pos = 0
     seed_mix = np.uint64(seed * int(_GOLDEN) % (1 << 64))
@@ -162,7 +250,6 @@ def word_hashes_of_text(text: str, fold_confusions: bool = True, min_word_len: i
             if block_letters is not None and not block_letters.all():
                 end = end - 64 + int(np.flatnonzero(~block_letters)[-1]) + 1
         block = cp[pos:end]
-        pos = end
         is_letter = _letters(block)
         edges = np.diff(is_letter.view(np.int8), prepend=np.int8(0), append=np.int8(0))
         starts = np.flatnonzero(edges == 1)
@@ -170,15 +257,35 @@ def word_hashes_of_text(text: str, fold_confusions: bool = True, min_word_len: i
         if min_word_len > 1:
             keep = (ends - starts) >= min_word_len
             starts, ends = starts[keep], ends[keep]
-        if len(starts) == 0:
-            continue
-        pw, inv = _powers(_CHUNK)
-        with np.errstate(over="ignore"):
-            prefix = np.zeros(len(block) + 1, dtype=np.uint64)
-            np.cumsum(block.astype(np.uint64) * pw[: len(block)], out=prefix[1:])
-            wh = (prefix[ends] - prefix[starts]) * inv[starts]
-        out.append(mix64(wh ^ seed_mix))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.uint64)
+        if len(starts):
+            pw, inv = _powers(_CHUNK)
+            with np.errstate(over="ignore"):
+                prefix = np.zeros(len(block) + 1, dtype=np.uint64)
+                np.cumsum(block.astype(np.uint64) * pw[: len(block)], out=prefix[1:])
+                wh = (prefix[ends] - prefix[starts]) * inv[starts]
+            out.append(mix64(wh ^ seed_mix))
+            out_starts.append(starts + pos)
+        pos = end
+    if not out:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp)
+    return np.concatenate(out), np.concatenate(out_starts)
+
+
+def word_hashes_of_pages(text: str, fold_confusions: bool = True, min_word_len: int = 2,
+                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(word hashes of all pages, word-index bounds): the words of page ``i`` are
+    ``hashes[bounds[i]:bounds[i + 1]]``, equal to ``word_hashes_of_text(page_i, ...)``.
+
+    One vectorised pass over the whole book instead of one call per page (a hyphen at a page end
+    is not joined to the next page, as when each page is hashed alone).
+    """
+    n_pages = text.count("\f") + 1
+    cp = _prepared_code_points(text, fold_confusions, within_pages=True)
+    wh, starts = _hash_words(cp, min_word_len, seed)
+    breaks = np.flatnonzero(cp == 12)  # \f: never a letter, never removed by _prepare
+    page_of_word = np.searchsorted(breaks, starts)
+    bounds = np.searchsorted(page_of_word, np.arange(n_pages + 1))
+    return wh, bounds
 
 
 def ngram_hashes(wh: np.ndarray, n: int) -> np.ndarray:
