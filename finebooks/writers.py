@@ -212,6 +212,7 @@ class BookParquetWriter(AtomicOutputMixin, ParquetWriter):
         ``batch_size``, ``max_file_size``...).
 
     Files are written atomically: ``NAME.partial`` while open, renamed to ``NAME`` when complete.
+    Row groups hold 128 books unless ``batch_size`` says otherwise (bounded memory).
     """
 
     name = "📚 Book Parquet"
@@ -219,6 +220,9 @@ class BookParquetWriter(AtomicOutputMixin, ParquetWriter):
     def __init__(self, output_folder, extra_columns: dict[str, str] | None = None, **kwargs):
         self.columns = BOOK_COLUMNS | dict(extra_columns or {})
         kwargs.setdefault("schema", book_schema(extra_columns))
+        # datatrove buffers 1,000 documents per row group: 1,000 books are ~150 MB of text, so
+        # memory would grow with the collection up to that; 128 books per row group keeps it flat
+        kwargs.setdefault("batch_size", 128)
         super().__init__(output_folder, adapter=_book_row, **kwargs)
         self._make_atomic()
 

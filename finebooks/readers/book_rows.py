@@ -329,6 +329,7 @@ class RankShardReader(BookParquetReader):
 
     def __init__(self, data_folder, **kwargs):
         kwargs.setdefault("source", "intermediate")
+        kwargs.setdefault("batch_size", 64)  # books in memory at once: flat however big the task's file
         super().__init__(data_folder, **kwargs)
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
