@@ -25,7 +25,8 @@ from pathlib import Path
 from finebooks import __version__
 
 
-def _parse_json(value: str) -> dict:
+def parse_json_object(value: str) -> dict:
+    """argparse type: a JSON object given on the command line."""
     try:
         data = json.loads(value)
     except json.JSONDecodeError as e:
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", required=True, help="run folder: books/, excluded/, logs/, summary.json")
     r.add_argument("--source", help="collection name used in book ids (default: input folder name)")
     r.add_argument("--glob", dest="glob_pattern", help="only read files matching this pattern")
-    r.add_argument("--options", type=_parse_json, default={},
+    r.add_argument("--options", type=parse_json_object, default={},
                    help="more reader options as JSON, e.g. '{\"group_by\": \"folder\"}'")
     r.add_argument("--tasks", type=int, default=1, help="datatrove tasks (shards)")
     r.add_argument("--workers", type=int, default=1, help="parallel worker processes")

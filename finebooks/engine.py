@@ -404,24 +404,30 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def _reader_counts(run_dir: Path) -> int:
-    """Books that entered the run: what the readers emitted plus what they excluded."""
-    total = 0
-    # per-task stats files, not the merged stats.json: after a resumed run datatrove merges only
-    # the tasks that ran in the last invocation
-    for stats_file in (run_dir / "logs").glob("*/stats/*.json"):
+def input_reader_stats(run_dir: str | Path):
+    """The stats of every input reader of every task in a run (datatrove per-task stats files).
+
+    Per-task files, not the merged stats.json: after a resumed run datatrove merges only the
+    tasks that ran in the last invocation. The intermediate re-read of a multi-stage step is not
+    new input and is left out.
+    """
+    for stats_file in (Path(run_dir) / "logs").glob("*/stats/*.json"):
         try:
             steps = json.loads(stats_file.read_text())
         except (OSError, json.JSONDecodeError):
             continue
         for step in steps:
-            # the intermediate re-read of a multi-stage step is not new input
-            if "READER" not in step.get("name", "") or "read_rank_shard" in step.get("name", ""):
-                continue
-            stats = step.get("stats", {})
-            for key in ("books", "excluded"):
-                v = stats.get(key, 0)
-                total += v.get("total", 0) if isinstance(v, dict) else int(v)
+            if "READER" in step.get("name", "") and "read_rank_shard" not in step.get("name", ""):
+                yield step.get("stats", {})
+
+
+def _reader_counts(run_dir: Path) -> int:
+    """Books that entered the run: what the readers emitted plus what they excluded."""
+    total = 0
+    for stats in input_reader_stats(run_dir):
+        for key in ("books", "excluded"):
+            v = stats.get(key, 0)
+            total += v.get("total", 0) if isinstance(v, dict) else int(v)
     return total
 
 

@@ -14,18 +14,10 @@ import argparse
 import json
 import sys
 
+from finebooks.cli import parse_json_object
+
 NAME = "classifier"
 HELP = "quality classifiers: bootstrap labels, train (fastText/scikit-learn), evaluate"
-
-
-def _json_obj(value: str) -> dict:
-    try:
-        data = json.loads(value)
-    except json.JSONDecodeError as e:
-        raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
-    if not isinstance(data, dict):
-        raise argparse.ArgumentTypeError("must be a JSON object")
-    return data
 
 
 def _columns(p: argparse.ArgumentParser, defaults: bool = True) -> None:
@@ -39,7 +31,7 @@ def _columns(p: argparse.ArgumentParser, defaults: bool = True) -> None:
                    help="rows of one group are never split apart (default: the id)")
     g.add_argument("--source-column", default="source" if defaults else None,
                    help="reported per source by eval")
-    g.add_argument("--hf-options", type=_json_obj, default={},
+    g.add_argument("--hf-options", type=parse_json_object, default={},
                    help="load_dataset options for --data hf:NAME, e.g. '{\"split\": \"train\"}'")
 
 
@@ -85,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--heldout", type=float, default=0.2, help="share of groups held out")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--no-balance", action="store_true", help="do not down-sample classes to the smallest")
-    t.add_argument("--params", type=_json_obj, default={},
+    t.add_argument("--params", type=parse_json_object, default={},
                    help="backend parameters, e.g. '{\"epoch\": 10, \"dim\": 64}' (fastText) or "
                         "'{\"alpha\": 1e-5}' (scikit-learn)")
     t.add_argument("--limit", type=int, default=0, help="read at most this many rows (0: all)")

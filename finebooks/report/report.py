@@ -112,19 +112,14 @@ def _overview(info: RunInfo, con) -> Section:
 
 def reader_text_chars(run_dir: Path) -> int | None:
     """Characters of the books the readers emitted (datatrove reader stats), or None."""
+    from finebooks.engine import input_reader_stats
+
     total, found = 0, False
-    for stats_file in (run_dir / "logs").glob("*/stats/*.json"):
-        try:
-            steps = json.loads(stats_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        for step in steps:
-            if "READER" not in step.get("name", "") or "read_rank_shard" in step.get("name", ""):
-                continue
-            v = step.get("stats", {}).get("doc_len")
-            if isinstance(v, dict):
-                total += int(v.get("total", 0))
-                found = True
+    for stats in input_reader_stats(run_dir):
+        v = stats.get("doc_len")
+        if isinstance(v, dict):
+            total += int(v.get("total", 0))
+            found = True
     return total if found else None
 
 
