@@ -38,6 +38,7 @@ from datatrove.utils.logging import logger
 from finebooks.book import PAGE_SEPARATOR, book_id, join_pages, parse_year
 from finebooks.exclusions import BadInput, exclusion_record
 from finebooks.readers.base import as_datafolder
+from finebooks.runtime import ProcessLocal
 
 
 class _BookRowMixin:
@@ -52,7 +53,7 @@ class _BookRowMixin:
         self.exclusion_writer = exclusion_writer
         self._writer = None
         self._rank = 0
-        self._seen_ids: set[str] = set()
+        self._seen_ids = ProcessLocal(set)  # ids of this task's books (not in executor.json)
         self._rows_seen = 0
 
     def _row_id(self, data: dict, path: str, id_in_file) -> str:
@@ -124,11 +125,11 @@ class _BookRowMixin:
         if not parsed["text"].replace(PAGE_SEPARATOR, "").strip():
             self._account(parsed["id"], "empty_text", f"row {id_in_file} of {source_file} has no text", parsed["metadata"])
             return None
-        if parsed["id"] in self._seen_ids:
+        if parsed["id"] in self._seen_ids.value:
             self._account(parsed["id"], "duplicate_id", f"row {id_in_file} of {source_file} repeats the id of an "
                                                         "earlier row (the first one is kept)", parsed["metadata"])
             return None
-        self._seen_ids.add(parsed["id"])
+        self._seen_ids.value.add(parsed["id"])
         doc = Document(**parsed)
         if self.default_metadata:
             doc.metadata = self.default_metadata | doc.metadata
@@ -145,7 +146,7 @@ class _BookRowMixin:
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
             self._writer, self._rank = writer, rank
-            self._seen_ids = set()
+            self._seen_ids.value = set()
             yield from self._run_source(data, rank, world_size)
             self._writer = None
 

@@ -18,6 +18,7 @@ from datatrove.data import Document
 from finebooks.book import make_book, parse_year
 from finebooks.exclusions import BadInput
 from finebooks.readers.base import BookReader, BookUnit, decode_text, natural_key, strip_extensions
+from finebooks.runtime import ProcessLocal
 
 
 class _TextReader(BookReader):
@@ -175,11 +176,11 @@ class TroveTextReader(_TextReader):
     def __init__(self, data_folder, metadata_file: str | None = "metadata.jsonl", **kwargs):
         super().__init__(data_folder, **kwargs)
         self.metadata_file = metadata_file
-        self._catalogue: dict[str, dict] | None = None
+        self._catalogue = ProcessLocal()  # {file: record}, loaded on first use, kept out of executor.json
 
     def catalogue(self) -> dict[str, dict]:
-        if self._catalogue is None:
-            self._catalogue = {}
+        if self._catalogue.value is None:
+            catalogue: dict[str, dict] = {}
             if self.metadata_file and self.data_folder.exists(self.metadata_file):
                 with self.data_folder.open(self.metadata_file, "rt", encoding="utf-8") as f:
                     for line in f:
@@ -188,8 +189,9 @@ class TroveTextReader(_TextReader):
                             continue
                         row = json.loads(line)
                         if "file" in row:
-                            self._catalogue[row["file"]] = row
-        return self._catalogue
+                            catalogue[row["file"]] = row
+            self._catalogue.value = catalogue
+        return self._catalogue.value
 
     def list_units(self) -> list[BookUnit]:
         return [
