@@ -50,6 +50,21 @@ CLUSTER_SCHEMA_FIELDS = (
 )
 
 
+#: compression of the intermediate book copies of the dedup stages (``RUN/work/<label>/books``):
+#: LZ4 writes the trove benchmark's 31 MB in 0.11 s and reads it in 0.04 s, against 0.18 s and
+#: 0.14 s with Parquet's default Snappy, at the same size (18 MB); zstd is 12 MB but slower to write
+INTERMEDIATE_COMPRESSION = "lz4"
+
+
+def intermediate_copy(work_dir):
+    """The writer of a dedup stage's intermediate copy: one file per task, named by rank, so that
+    the next part's task ``r`` re-reads exactly the books (in the same order) that task ``r`` saw."""
+    from finebooks.writers import BookParquetWriter
+
+    return BookParquetWriter(str(work_dir) + "/books", output_filename="${rank}.parquet", max_file_size=-1,
+                             batch_size=64, compression=INTERMEDIATE_COMPRESSION)
+
+
 def check_keep_by(keep_by: Sequence[str]) -> tuple[str, ...]:
     keys = tuple(keep_by)
     if not keys:

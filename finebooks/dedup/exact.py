@@ -26,6 +26,7 @@ from finebooks.dedup.common import (
     DuplicateFilter,
     Member,
     check_keep_by,
+    intermediate_copy,
     keep_values,
     node_id,
     order_members,
@@ -128,13 +129,11 @@ class ExactDedup:
     def plan(self, ctx):
         from finebooks.engine import MultiStageSplit, PlannedExecutor
         from finebooks.readers.book_rows import RankShardReader
-        from finebooks.writers import BookParquetWriter
 
         work = ctx.work_dir
         return MultiStageSplit(
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
-                                  batch_size=64),
+                intermediate_copy(work),
                 TextHashRecorder(str(work), keep_by=self.keep_by),
             ],
             middle=[PlannedExecutor(f"{ctx.label}_clusters", [ExactClusters(

@@ -52,9 +52,9 @@ class MinhashDedup:
             MinhashDedupSignature,
         )
 
+        from finebooks.dedup.common import intermediate_copy
         from finebooks.engine import MultiStageSplit, PlannedExecutor
         from finebooks.readers.book_rows import RankShardReader
-        from finebooks.writers import BookParquetWriter
 
         cfg = self.config()
         work = ctx.work_dir
@@ -62,8 +62,7 @@ class MinhashDedup:
             # one intermediate file per task, named by rank, so that the next part's task r reads
             # exactly the books (in the same order) whose signatures task r computed
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
-                                  batch_size=64),
+                intermediate_copy(work),
                 MinhashDedupSignature(output_folder=str(work / "signatures"), config=cfg, language=self.language),
             ],
             middle=[

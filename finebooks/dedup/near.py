@@ -43,6 +43,7 @@ from finebooks.dedup.common import (
     Member,
     UnionFind,
     check_keep_by,
+    intermediate_copy,
     keep_values,
     node_doc,
     node_rank,
@@ -512,14 +513,12 @@ class NearDuplicateDedup:
         """Split the pipeline: sketches -> buckets -> clusters -> filter (see the module doc)."""
         from finebooks.engine import MultiStageSplit, PlannedExecutor
         from finebooks.readers.book_rows import RankShardReader
-        from finebooks.writers import BookParquetWriter
 
         work = ctx.work_dir
         tasks = self.bucket_tasks or max(1, min(ctx.tasks, self.num_bands))
         return MultiStageSplit(
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
-                                  batch_size=64),
+                intermediate_copy(work),
                 self.sketcher(str(work)),
             ],
             middle=[

@@ -31,7 +31,7 @@ from datatrove.io import get_datafolder
 from datatrove.pipeline.base import PipelineStep
 
 from finebooks.book import PAGE_SEPARATOR
-from finebooks.dedup.common import read_array, read_parquet, write_array, write_parquet
+from finebooks.dedup.common import intermediate_copy, read_array, read_parquet, write_array, write_parquet
 from finebooks.dedup.shingles import word_hashes_of_pages
 
 BLANK = np.uint64(0)  # the hash of every page without a word
@@ -249,13 +249,11 @@ class RepeatedPages:
     def plan(self, ctx):
         from finebooks.engine import MultiStageSplit, PlannedExecutor
         from finebooks.readers.book_rows import RankShardReader
-        from finebooks.writers import BookParquetWriter
 
         work = ctx.work_dir
         return MultiStageSplit(
             finish=[
-                BookParquetWriter(str(work / "books"), output_filename="${rank}.parquet", max_file_size=-1,
-                                  batch_size=64),
+                intermediate_copy(work),
                 PageHashRecorder(str(work)),
             ],
             middle=[PlannedExecutor(f"{ctx.label}_find", [RepeatedPageFinder(
