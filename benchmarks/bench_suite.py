@@ -82,6 +82,7 @@ class Row:
     note: str = ""
     error: str = ""
     stages: list = field(default_factory=list)  # the recipe's stages as measured (recipe rows)
+    steps: list = field(default_factory=list)   # recipe rows: [executor, step, seconds] from datatrove's timers
 
     @property
     def mb_per_core(self) -> float:
@@ -321,8 +322,22 @@ def job_recipe(job: dict, res: dict) -> None:
     res["books_in"], res["books_out"] = summary.books_in, summary.kept
     res["note"] = f"{len(executors)} executor(s); excluded {summary.excluded}"
     res["stages"] = [s.name for s in recipe.stages]
+    res["steps"] = step_times(run_dir)
     if summary.unaccounted:
         res["error"] = f"{summary.unaccounted} books unaccounted"
+
+
+def step_times(run_dir: Path) -> list[list]:
+    """``[executor, step, seconds]`` of every step of a finished run, from datatrove's own step
+    timers (``logs/<executor>/stats.json``; wall time inside each step, summed over tasks)."""
+    out = []
+    for stats in sorted((run_dir / "logs").glob("*/stats.json")):
+        with contextlib.suppress(OSError, ValueError):
+            for step in json.loads(stats.read_text()):
+                seconds = (step.get("time_stats") or {}).get("total", 0.0)
+                name = step.get("name", "?").split(": ", 1)[-1]
+                out.append([stats.parent.name, name, round(float(seconds), 3)])
+    return out
 
 
 def make_stage(name: str, params: dict, run_dir: Path):
@@ -516,7 +531,7 @@ def run_suite(data: Path, *, quick: bool = False, inputs: list[str] | None = Non
             row = Row(spec_name, what, books_in=res.get("books_in", books), books_out=res.get("books_out", 0),
                       mb=mb, cpu_s=res.get("cpu_s", 0.0), wall_s=res.get("wall_s", 0.0),
                       peak_rss_mb=res.get("peak_rss_mb"), note=res.get("note", ""), error=res.get("error", ""),
-                      stages=res.get("stages") or [])
+                      stages=res.get("stages") or [], steps=res.get("steps") or [])
             rows.append(row)
             progress(f"  {spec_name:<7} {what:<34} {row.cpu_s:8.2f} s CPU  {row.mb_per_core:7.2f} MB/s/core"
                      + (f"  ERROR {row.error}" if row.error else ""))
@@ -623,6 +638,20 @@ def render(suite: Suite) -> str:
             out.append(f"{r.what:<44} {r.cpu_s:8.2f} {r.mb_per_core:9.2f} {rss}  {r.note}")
         if len(suite.minhash) == 2 and all(r.cpu_s for r in suite.minhash):
             out.append(f"FineBooks speed / stock speed: {suite.minhash[0].cpu_s / suite.minhash[1].cpu_s:.2f}x")
+    for r in suite.rows:
+        if r.steps and r.cpu_s and r.what.startswith("recipe"):
+            out += ["", (f"where the time of '{r.input} {r.what}' goes (datatrove's step timers; "
+                        f"steps under 1 % of the CPU time are summed as 'other steps'):"),
+                    f"{'executor':<40} {'step':<40} {'s':>7} {'share':>6}"]
+            small = 0.0
+            for executor, step, sec in sorted(r.steps, key=lambda x: -x[2]):
+                if sec < 0.01 * r.cpu_s:
+                    small += sec
+                    continue
+                out.append(f"{executor[:40]:<40} {step[:40]:<40} {sec:7.2f} {sec / r.cpu_s:6.1%}")
+            rest = r.cpu_s - sum(x[2] for x in r.steps)
+            out.append(f"{'':<40} {'other steps':<40} {small:7.2f} {small / r.cpu_s:6.1%}")
+            out.append(f"{'':<40} {'outside the steps (executors, logging)':<40} {rest:7.2f} {rest / r.cpu_s:6.1%}")
     measured = next((r.stages for r in suite.rows + suite.scaling if r.stages), None)
     if measured:
         out += ["", "recipe stages as measured: " + ", ".join(measured)]
