@@ -27,9 +27,14 @@ the whole book, with book layout in mind, and writes them to ``metadata`` with t
   other signals are computed without the garbage pages (unless every page is garbage): a plate's
   symbol soup is judged once, by ``bh_garbage_page_share``, and ``drop_pages`` removes it.
 
-Everything is regular expressions, ``str`` methods, ``collections.Counter`` and per-page counts
-taken in one numpy pass over the book's code points (:class:`_PageCounts`; no tokenizer model),
-so cost is linear: ~7.5 MB/s per core on raw OCR books (``docs/benchmarks.md``).
+Everything is ``str`` methods, ``collections.Counter`` and numpy over the book's code points
+(no tokenizer model), so cost is linear. Each character's classes (space, letter, symbol, ...)
+come from one table lookup (:func:`_flag_table`, built from the very regular expressions and
+``str`` predicates the signals are defined by); per-page counts are sums over page ranges
+(:class:`_PageCounts`); letter words are cut by ``str.split`` after numpy blanks every
+non-letter (:func:`_letter_runs`); n-grams are counted as integers (:func:`_top_ngram_char_shares`).
+Each fast path gives exactly what the plain expression in its docstring gives
+(``tests/scoring/test_book_heuristics_fast.py``, ``tests/scoring/test_fast_paths.py``).
 """
 
 from __future__ import annotations
@@ -537,7 +542,88 @@ _GARBAGE_HINT = ".,;:'`\"-~_^|/\\()!*"  # punctuation that OCR noise from plates
 _SYMBOL = re.compile(r"[#{}\[\]<>|\\^~_@*=+%$]|\.\.\.|…")
 _NON_WORD_CHAR = re.compile(r"[^\w\s]|_")  # punctuation and symbols
 _PARA_SPLIT = re.compile(r"\n[ \t]*\n|\f")
+_SPACED_BLANK_LINE = re.compile(r"\n[ \t]+\n")  # a blank line that str.split("\n\n") would miss
 _SYMBOL_CHARS = "#{}[]<>|\\^~_@*=+%$\u2026"  # _SYMBOL's single characters (with the ellipsis sign)
+
+# Character classes of _PageCounts, one bit each in a per-code-point uint8 table.
+_SPACE = 1  # str.isspace (what str.split and the regex \s use)
+_LETTER = 2  # what [^\W\d_] matches (_LETTER_WORD)
+_HINT = 4  # a character of _GARBAGE_HINT
+_NONWS = 8  # not one of " \n\t\r\v\f" (what the nonspace counts count)
+_SYM = 16  # a single-character _SYMBOL match (one of _SYMBOL_CHARS)
+_NONWORD = 32  # what _NON_WORD_CHAR matches
+
+
+def _char_flags(ch: str) -> int:
+    """The class bits of one character, from the very expressions the counts stand for."""
+    return (
+        (_SPACE if ch.isspace() else 0)
+        | (_LETTER if _LETTER_WORD.match(ch) else 0)
+        | (_HINT if ch in _GARBAGE_HINT else 0)
+        | (_NONWS if ch not in " \n\t\r\v\f" else 0)
+        | (_SYM if ch in _SYMBOL_CHARS else 0)
+        | (_NONWORD if _NON_WORD_CHAR.match(ch) else 0)
+    )
+
+
+_FLAG_TABLE = None  # uint8 class bits of every Basic Multilingual Plane code point (built on first use)
+
+
+def _flag_table():
+    """``_char_flags`` of every BMP code point, as a uint8 array (the same bits, built by columns)."""
+    global _FLAG_TABLE
+    if _FLAG_TABLE is None:
+        import numpy as np
+
+        chars = [chr(i) for i in range(0x10000)]
+        table = np.zeros(0x10000, dtype=np.uint8)
+        table[[c.isspace() for c in chars]] |= _SPACE
+        table[[_LETTER_WORD.match(c) is not None for c in chars]] |= _LETTER
+        table[[_NON_WORD_CHAR.match(c) is not None for c in chars]] |= _NONWORD
+        table[[ord(c) for c in _GARBAGE_HINT]] |= _HINT
+        table[[ord(c) for c in _SYMBOL_CHARS]] |= _SYM
+        table |= _NONWS
+        table[[ord(c) for c in " \n\t\r\v\f"]] &= ~np.uint8(_NONWS)
+        _FLAG_TABLE = table
+    return _FLAG_TABLE
+
+
+def _encode(text: str):
+    """``text`` as a numpy array of one code unit per character, in the narrowest width that holds
+    it: bytes for ASCII, UTF-16 units when there is no character beyond the BMP (lone surrogates
+    are single units there too), else UTF-32. Indices into the array are indices into ``text``."""
+    import numpy as np
+
+    if text.isascii():  # O(1) in CPython; encoding is then a copy
+        return np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    raw = text.encode("utf-16-le", "surrogatepass")
+    if len(raw) == 2 * len(text):  # no surrogate pairs were made: one unit per character
+        return np.frombuffer(raw, dtype=np.uint16)
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _classify(codes):
+    """Class bits (``_SPACE`` | ``_LETTER`` | ...) of every code unit of :func:`_encode`'s array."""
+    import numpy as np
+
+    table = _flag_table()
+    if codes.dtype != np.uint32:
+        return table.take(codes)
+    flags = table.take(np.minimum(codes, 0xFFFF))
+    far = np.flatnonzero(codes > 0xFFFF)
+    for code in np.unique(codes[far]).tolist():  # astral characters: classify each distinct one
+        flags[far[codes[far] == code]] = _char_flags(chr(code))
+    return flags
+
+
+def _letter_runs(codes, flags) -> list[str]:
+    """``_LETTER_WORD.findall`` of the text behind ``codes``: every non-letter becomes a space in
+    one numpy pass, then ``str.split`` cuts the runs of letters (no letter is whitespace)."""
+    import numpy as np
+
+    kept = np.where(flags & _LETTER, codes, 32).astype(codes.dtype, copy=False)
+    encoding = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}[codes.itemsize]
+    return kept.tobytes().decode(encoding).split()
 
 
 class _PageCounts:
@@ -545,61 +631,64 @@ class _PageCounts:
 
     For every ``\\f``-separated page: ``nonspace`` (characters other than space, ``\\n``,
     ``\\t``, ``\\r``, ``\\v``), ``tokens`` (``len(page.split())``), ``hint`` (characters of
-    ``_GARBAGE_HINT``) and ``no_letter`` (``len(_NO_LETTER_TOKEN.findall(page))``: whitespace
-    tokens without a letter). The same numbers as the ``str`` / regex expressions they replace,
-    which cost one Python call per page and character class; whitespace is ``str.isspace`` (what
-    ``split`` and the regex ``\\s`` use) and a letter is what ``[^\\W\\d_]`` matches, both
-    tabulated once per process for the Basic Multilingual Plane and looked up per character
-    beyond it.
+    ``_GARBAGE_HINT``), ``no_letter`` (``len(_NO_LETTER_TOKEN.findall(page))``: whitespace
+    tokens without a letter), ``nonword`` (``len(_NON_WORD_CHAR.findall(page))``) and
+    ``symbols`` (single-character matches of ``_SYMBOL``; ``...`` is counted with ``str.count``).
+    The same numbers as the ``str`` / regex expressions they replace, which cost one Python call
+    per page and character class. Each character's classes are looked up in one table
+    (:func:`_flag_table`, built from those very expressions for the Basic Multilingual Plane;
+    characters beyond it are classified one by one); per-page sums are ``np.add.reduceat`` over
+    the page starts. ``codes`` / ``flags`` (the text's code units and class bits) stay available
+    for the word split of :func:`_letter_runs`.
     """
-
-    _space = _letter = _hint = None
-
-    @classmethod
-    def _tables(cls):
-        if cls._space is None:
-            import numpy as np
-
-            chars = [chr(i) for i in range(0x10000)]
-            cls._space = np.array([c.isspace() for c in chars], dtype=bool)
-            cls._letter = np.array([_LETTER_WORD.match(c) is not None for c in chars], dtype=bool)
-            hint = np.zeros(0x10000, dtype=bool)
-            hint[[ord(c) for c in _GARBAGE_HINT]] = True
-            cls._hint = hint
-        return cls._space, cls._letter, cls._hint
 
     def __init__(self, text: str):
         import numpy as np
 
-        space_t, letter_t, hint_t = self._tables()
-        cp = np.frombuffer(text.encode("utf-32-le", errors="surrogatepass"), dtype=np.uint32)
-        n_pages = text.count("\f") + 1
-        bmp = cp < 0x10000
-        idx = np.where(bmp, cp, 0).astype(np.intp)
-        space = space_t[idx]
-        letter = letter_t[idx]
-        if not bmp.all():  # astral characters: classify each distinct one
-            far = np.flatnonzero(~bmp)
-            for code in np.unique(cp[far]).tolist():
-                at = far[cp[far] == code]
-                ch = chr(code)
-                space[at] = ch.isspace()
-                letter[at] = _LETTER_WORD.match(ch) is not None
-        page = np.cumsum(cp == 12, dtype=np.int32)  # the \f itself counts to the page after it; it is space
-        ascii_ws = (cp == 32) | (cp == 10) | (cp == 9) | (cp == 13) | (cp == 11) | (cp == 12)
-        self.nonspace = np.bincount(page[~ascii_ws], minlength=n_pages)
-        self.hint = np.bincount(page[hint_t[idx]], minlength=n_pages)
+        self.codes = codes = _encode(text)
+        self.flags = flags = _classify(codes)
+        n = len(codes)
+        # page k spans [starts[k], starts[k + 1]); the \f itself goes to the page after it (it is
+        # whitespace and counts nowhere). Only page 0 can be empty, and reduceat would then give
+        # the first element instead of 0, so it is zeroed.
+        breaks = np.flatnonzero(codes == 12)
+        starts = np.concatenate(([0], breaks))
+        n_pages = len(starts)
+        sum_dtype = np.int32 if n < 2**31 else np.int64
+        first_empty = n == 0 or (len(breaks) > 0 and breaks[0] == 0)
+
+        def per_page(bits, bit: int = 1):
+            if n == 0:
+                return np.zeros(n_pages, dtype=np.int64)
+            out = np.add.reduceat(bits, starts, dtype=sum_dtype).astype(np.int64)
+            if first_empty:
+                out[0] = 0
+            return out // bit if bit != 1 else out
+
+        self.nonspace = per_page(flags & _NONWS, _NONWS)
+        self.hint = per_page(flags & _HINT, _HINT)
+        self.nonword = per_page(flags & _NONWORD, _NONWORD)
+        self.symbols = per_page(flags & _SYM, _SYM)
         # a token starts at a non-space character after a space (or at the start)
-        word = ~space
-        start = word.copy()
+        space = flags & _SPACE  # 0/1
+        start = space ^ 1
         start[1:] &= space[:-1]
-        self.tokens = np.bincount(page[start], minlength=n_pages)
-        # tokens without a letter: number the tokens, count letters per token
-        token_id = np.cumsum(start, dtype=np.int64) - 1
-        has_letter = np.bincount(token_id[word & letter], minlength=int(start.sum())) > 0
-        self.no_letter = np.bincount(page[start][~has_letter], minlength=n_pages)
-
-
+        self.tokens = per_page(start)
+        # A token without a letter is exactly a maximal run of "other" characters (neither space
+        # nor letter) with a space (or the text's edge) on both sides. Such runs are sparse
+        # (punctuation, digits): find where runs of other / not-other characters change, pair
+        # each other-run's first character with the one after its end, and test their neighbours.
+        other = (flags & (_SPACE | _LETTER)) == 0
+        edges = np.flatnonzero(other[1:] != other[:-1]) + 1
+        if n and other[0]:
+            edges = np.concatenate(([0], edges))
+        if n and other[-1]:
+            edges = np.append(edges, n)
+        first, end = edges[0::2], edges[1::2]  # other-runs are [first, end)
+        space_before = (first == 0) | space[np.maximum(first - 1, 0)].astype(bool)
+        space_after = (end == n) | space[np.minimum(end, max(n - 1, 0))].astype(bool)
+        token_starts = first[space_before & space_after]
+        self.no_letter = np.diff(np.searchsorted(token_starts, np.append(starts, n))) if n else np.zeros(1, np.int64)
 
 
 def _count_symbols(text: str) -> int:
@@ -609,19 +698,14 @@ def _count_symbols(text: str) -> int:
 
 
 def _dup_shares(chunks: list[str], min_chars: int) -> tuple[float, float]:
-    """(share of chunks, share of their characters) that repeat an earlier chunk."""
-    seen: set[str] = set()
-    n = dup = chars = dup_chars = 0
-    for chunk in chunks:
-        if len(chunk) < min_chars:
-            continue
-        n += 1
-        chars += len(chunk)
-        if chunk in seen:
-            dup += 1
-            dup_chars += len(chunk)
-        else:
-            seen.add(chunk)
+    """(share of chunks, share of their characters) that repeat an earlier chunk.
+
+    Counted over the chunks of at least ``min_chars``: every occurrence after a chunk's first is
+    a repeat, so the repeats are the counted chunks minus the distinct ones (C-level ``set``)."""
+    counted = [chunk for chunk in chunks if len(chunk) >= min_chars]
+    distinct = set(counted)
+    n, chars = len(counted), sum(map(len, counted))
+    dup, dup_chars = n - len(distinct), chars - sum(map(len, distinct))
     return (dup / n if n else 0.0), (dup_chars / chars if chars else 0.0)
 
 
@@ -636,10 +720,60 @@ def _top_ngram_char_share(words: list[str], n: int) -> float:
     return min(1.0, count * sum(map(len, gram)) / total_chars)
 
 
+def _top_ngram_char_shares(words: list[str], sizes: tuple[int, ...]) -> dict[int, float]:
+    """``{n: _top_ngram_char_share(words, n) for n in sizes}``, counting n-grams as integers.
+
+    Each word is numbered by its first position (one C-level ``dict.setdefault`` pass), an
+    n-gram is the base-``len(words)`` number of its word numbers, and one ``np.sort`` finds the
+    largest count. ``Counter.most_common(1)`` breaks ties by first insertion, i.e. takes the
+    earliest-starting n-gram: so does this. Falls back to the ``Counter`` version when the
+    numbers would not fit in 63 bits.
+    """
+    import numpy as np
+
+    m = len(words)
+    total_chars = sum(map(len, words))
+    out = {}
+    ids = None
+    for n in sizes:
+        if m < n or not total_chars:
+            out[n] = 0.0
+            continue
+        if n < 1 or m**n >= 2**63:
+            out[n] = _top_ngram_char_share(words, n)
+            continue
+        if ids is None:
+            first: dict[str, int] = {}
+            ids = np.fromiter(map(first.setdefault, words, range(m)), dtype=np.int64, count=m)
+        k = m - n + 1
+        keys = ids[:k].copy()
+        for j in range(1, n):
+            keys *= m
+            keys += ids[j : j + k]
+        ranked = np.sort(keys)
+        edges = np.concatenate(([0], np.flatnonzero(ranked[1:] != ranked[:-1]) + 1, [k]))
+        counts = np.diff(edges)
+        count = int(counts.max())
+        if count < 2:
+            out[n] = 0.0
+            continue
+        most = ranked[edges[:-1][counts == count]]  # the n-grams with the largest count
+        is_most = keys == most[0] if len(most) == 1 else np.isin(keys, most)
+        at = int(np.argmax(is_most))  # the earliest-starting of them
+        out[n] = min(1.0, count * sum(map(len, words[at : at + n])) / total_chars)
+    return out
+
+
 def _spaced_chunks(text: str, max_chars: int, windows: int = 5) -> list[str]:
+    """``windows`` evenly spaced pieces of ``text``, ``max_chars`` in all."""
+    return [text[a:b] for a, b in _spaced_bounds(len(text), max_chars, windows)]
+
+
+def _spaced_bounds(length: int, max_chars: int, windows: int = 5) -> list[tuple[int, int]]:
+    """(start, end) of :func:`_spaced_chunks`' windows, clipped to ``length`` as slicing clips."""
     size = max_chars // windows
-    step = (len(text) - size) / max(windows - 1, 1)
-    return [text[int(i * step) : int(i * step) + size] for i in range(windows)]
+    step = (length - size) / max(windows - 1, 1)
+    return [(min(int(i * step), length), min(int(i * step) + size, length)) for i in range(windows)]
 
 
 def _spaced_sample(words: list[str], max_words: int, windows: int = 5) -> list[str]:
@@ -653,6 +787,15 @@ def _spaced_sample(words: list[str], max_words: int, windows: int = 5) -> list[s
         start = int(i * step)
         out.extend(words[start : start + size])
     return out
+
+
+def _paragraphs(text: str) -> list[str]:
+    """``_PARA_SPLIT.split(text)``. Fast path, page by page: ``str.split("\\n\\n")`` equals the
+    blank-line split when no blank line holds spaces or tabs, and a blank line never spans a
+    page break, so splitting pages first gives the same pieces in the same order."""
+    if _SPACED_BLANK_LINE.search(text):
+        return _PARA_SPLIT.split(text)
+    return [para for page in text.split("\f") for para in page.split("\n\n")]
 
 
 class BookHeuristicsScorer(PipelineStep):
@@ -730,6 +873,22 @@ class BookHeuristicsScorer(PipelineStep):
             return True
         return 1 - len(_NO_LETTER_TOKEN.findall(page)) / n_tokens < self.page_min_alpha_words
 
+    def _page_flags(self, pc: _PageCounts) -> list[bool | None]:
+        """:meth:`page_is_garbage` of every page from its counts (same tests, same order)."""
+        flags = []
+        for nonspace, tokens, hint, nonword, no_letter in zip(
+            pc.nonspace.tolist(), pc.tokens.tolist(), pc.hint.tolist(), pc.nonword.tolist(), pc.no_letter.tolist()
+        ):
+            if nonspace <= 0 or not tokens:
+                flags.append(None)
+            elif nonspace < self.page_min_chars or (hint / nonspace < 0.1 and nonspace / tokens >= 3.5):
+                flags.append(False)
+            elif nonword / nonspace > self.page_max_symbol_share:
+                flags.append(True)
+            else:
+                flags.append(1 - no_letter / tokens < self.page_min_alpha_words)
+        return flags
+
     def stopword_rate(self, counts: Counter, n_words: int, language: str | None,
                       mix: dict | None = None) -> tuple[float, str]:
         """Stop words per 1,000 letter words, for the language (or the best-matching list).
@@ -759,65 +918,74 @@ class BookHeuristicsScorer(PipelineStep):
         return 1000 * best / n_words, best_lang
 
     def score(self, doc: Document) -> None:
+        import numpy as np
+
         text = doc.text
         p = self.prefix
         meta = doc.metadata
-        pages = text.split("\f")
         pc = _PageCounts(text)
-        page_tokens, page_no_letter = pc.tokens.tolist(), pc.no_letter.tolist()
-        # page_is_garbage with the counts of one vectorised pass (same verdicts, no per-page scans)
-        flags = [None if nonspace <= 0 or not tokens else self._page_verdict(page, nonspace, tokens, hint)
-                 for page, nonspace, tokens, hint in zip(pages, pc.nonspace.tolist(), page_tokens, pc.hint.tolist())]
-        kept = None  # pages the book-level signals count (None: all)
-        n_empty = sum(f is None for f in flags)
-        n_garbage = sum(f is True for f in flags)
+        flags = self._page_flags(pc)
+        n_empty = flags.count(None)
+        n_garbage = flags.count(True)
         meta[p + "page_garbage"] = [f is True for f in flags]
         meta[p + "empty_page_share"] = round(n_empty / len(flags), 4)
         meta[p + "garbage_page_share"] = (
             round(n_garbage / (len(flags) - n_empty), 4) if len(flags) > n_empty else 0.0
         )
+        # book-level counts: sums of the per-page counts over the pages kept (all, or all but garbage)
+        keep = slice(None)
+        text_changed = False
         if n_garbage:
             self.stat_update("garbage_pages", value=n_garbage)
             if n_garbage < len(flags) - n_empty:
                 # the book-level signals describe the book without its garbage pages (a plate's
                 # symbol soup is judged by garbage_page_share and removed by drop_pages)
-                text = "\f".join(page for page, f in zip(pages, flags) if f is not True)
-                kept = [f is not True for f in flags]
-        n_tokens = sum(n for n, k in zip(page_tokens, kept) if k) if kept else sum(page_tokens)
+                text = "\f".join(page for page, f in zip(text.split("\f"), flags) if f is not True)
+                keep = np.array([f is not True for f in flags])
+                text_changed = True
+        n_tokens = int(pc.tokens[keep].sum())
         meta[p + "n_words"] = n_tokens
-        meta[p + "mean_word_length"] = (
-            round((len(text) - sum(text.count(c) for c in " \n\t\r\f\v")) / n_tokens, 3) if n_tokens else 0.0
-        )
+        # nonspace summed over the kept pages = len(text) minus its " \n\t\r\f\v" characters
+        meta[p + "mean_word_length"] = round(int(pc.nonspace[keep].sum()) / n_tokens, 3) if n_tokens else 0.0
         meta[p + "alpha_words_ratio"] = (
-            round(1 - (sum(n for n, k in zip(page_no_letter, kept) if k) if kept else sum(page_no_letter))
-                    / n_tokens, 4) if n_tokens else 0.0
+            round(1 - int(pc.no_letter[keep].sum()) / n_tokens, 4) if n_tokens else 0.0
         )
-        meta[p + "symbol_word_ratio"] = round(_count_symbols(text) / n_tokens, 4) if n_tokens else 0.0
+        # _count_symbols(text): "..." runs never cross a page break, so one str.count suffices
+        n_symbols = int(pc.symbols[keep].sum()) + text.count("...")
+        meta[p + "symbol_word_ratio"] = round(n_symbols / n_tokens, 4) if n_tokens else 0.0
 
-        # stop words and n-grams are rates: a bounded, evenly spaced sample of the book is enough
-        words = _spaced_sample(
-            _LETTER_WORD.findall(
+        # stop words and n-grams are rates: a bounded, evenly spaced sample of the book is enough.
+        # The sample's words are _LETTER_WORD.findall of its windows (joined by "\n", a non-letter).
+        if text_changed:  # the code points of the full text no longer match: classify the sample anew
+            sample_text = (
                 text if len(text) <= self.sample_chars else "\n".join(_spaced_chunks(text, self.sample_chars))
-            ),
-            self.ngram_max_words * 100,
-        )
+            )
+            codes = _encode(sample_text)
+            found = _letter_runs(codes, _classify(codes))
+        elif len(text) <= self.sample_chars:
+            found = _letter_runs(pc.codes, pc.flags)
+        else:
+            found = []
+            for a, b in _spaced_bounds(len(text), self.sample_chars):
+                found += _letter_runs(pc.codes[a:b], pc.flags[a:b])
+        words = _spaced_sample(found, self.ngram_max_words * 100)
         counts = Counter(words)
         rate, lang = self.stopword_rate(counts, len(words), meta.get("language"), meta.get("languages"))
         meta[p + "stopwords_per_1000"] = round(rate, 2)
         meta[p + "stopword_language"] = lang
 
-        lines = [line.strip() for line in text.split("\n")]
+        # a line (paragraph) shorter than the minimum before stripping is shorter after it: skip it
+        lines = [line.strip() for line in text.split("\n") if len(line) >= self.min_line_chars]
         meta[p + "dup_line_share"], meta[p + "dup_line_char_share"] = (
             round(x, 4) for x in _dup_shares(lines, self.min_line_chars)
         )
-        paras = [para.strip() for para in _PARA_SPLIT.split(text)]
+        paras = [para.strip() for para in _paragraphs(text) if len(para) >= self.min_para_chars]
         meta[p + "dup_para_share"], meta[p + "dup_para_char_share"] = (
             round(x, 4) for x in _dup_shares(paras, self.min_para_chars)
         )
-        sample = [w.lower() for w in _spaced_sample(words, self.ngram_max_words)]
-        for n in self.ngram_sizes:
-            meta[f"{p}top_{n}gram_char_share"] = round(_top_ngram_char_share(sample, n), 4)
-
+        sample = list(map(str.lower, _spaced_sample(words, self.ngram_max_words)))
+        for n, share in _top_ngram_char_shares(sample, self.ngram_sizes).items():
+            meta[f"{p}top_{n}gram_char_share"] = round(share, 4)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         for doc in data:
