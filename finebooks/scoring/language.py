@@ -13,17 +13,20 @@ A language declared by the source (catalogue metadata) is kept as
 ``metadata["language_declared"]`` when it differs. Cost is bounded per book (the sample), so
 long books are as cheap as short ones.
 
-Speed: py3langid walks its byte n-gram automaton one byte at a time in Python. Here the walk
-is vectorised with numpy (:class:`_FastNaiveBayes`): the automaton's state after a byte depends
-only on the last few bytes (at most the longest n-gram), so all states of a chunk are computed
-by a handful of array gathers. Features, their order and the arithmetic are py3langid's own, so
-the result is the same language and probability, bit for bit (checked in the tests); the stage
-is ~3x faster on raw OCR books (``benchmarks/bench_suite.py``, ``docs/benchmarks.md``).
+Speed: py3langid walks its byte n-gram automaton one byte at a time in Python and scores one
+text per call. Here all chunks of a book go through one vectorised pass (:class:`_FastNaiveBayes`):
+the walk is a few numpy gathers over all bytes (on the automaton's shared transition rows, with
+1- and 2-byte lookup tables and a fixpoint over growing windows), the per-chunk feature counts
+are one hash pass, and the softmax is row-wise. Features, their order and the arithmetic are
+py3langid's own, so the result is the same language and probability, bit for bit (checked in
+``tests/scoring/test_language_fast.py`` and ``tests/scoring/test_fast_paths.py``). On raw OCR books
+(trove) the chunk classification is ~8x faster than py3langid's own ``classify``, and the stage
+~2x faster than the previous vectorised walk. The lookup tables cost ~60 MB and ~0.06 s, once
+per process and language set.
 """
 
 from __future__ import annotations
 
-import math
 import unicodedata
 from collections.abc import Sequence
 
@@ -150,9 +153,10 @@ _IDENTIFIERS: dict[tuple[str, ...] | None, tuple] = {}
 
 def _load_identifier(languages: tuple[str, ...] | None):
     if languages not in _IDENTIFIERS:
-        from py3langid import langid
+        from finebooks.scoring.langid_model import load_identifier
 
-        ident = langid.LanguageIdentifier.from_modelpath(langid.MODEL_DIR / langid.MODEL_FILE, norm_probs=True)
+        # py3langid's own model, decompressed once per machine into the FineBooks cache (0.6 s -> 0.1 s)
+        ident = load_identifier(norm_probs=True)
         if languages:
             ident.set_languages(list(languages))
         _IDENTIFIERS[languages] = (ident, _FastNaiveBayes.wrap(ident))
@@ -160,41 +164,78 @@ def _load_identifier(languages: tuple[str, ...] | None):
 
 
 class _FastNaiveBayes:
-    """py3langid's ``classify`` with the byte-automaton walk vectorised (same result, faster).
+    """py3langid's ``classify`` over many texts at once, vectorised with numpy (same result, faster).
 
     py3langid scores a text by walking a deterministic automaton (Aho-Corasick over byte
-    n-grams) byte by byte and counting the feature each visited state emits. The state after
-    byte ``i`` is the longest suffix of the text read so far that is a prefix of some n-gram, so
-    it depends only on the last ``L`` bytes (``L`` = longest n-gram). Running the automaton from
-    the start state over the windows ``text[i-k+1 : i+1]`` for ``k = 1, 2, ...`` (one array
-    gather per ``k`` over all positions at once) reaches the true states when ``k = L``; we stop
-    at the fixpoint (two successive passes agree), so ``L`` need not be known. All chunks of a
-    book go through one walk (each restarts from the start state). The features are then counted
-    in first-seen order, as py3langid's ``Counter`` does, and scored with py3langid's own
-    expression, so the floating-point result is identical.
+    n-grams) byte by byte, counting the feature each visited state emits, and taking
+    ``log1p(counts) @ nb_ptc[features] + nb_pc`` (features in first-seen order) followed by a
+    softmax. Here, for all texts of a call together:
+
+    * **The walk.** The state after byte ``i`` is the longest suffix of the text read so far that
+      is a prefix of some n-gram, so it depends only on the last few bytes. The next state depends
+      only on the current state's transition *row* (py3langid shares one 256-entry row between
+      states with equal transitions), so the walk is run on rows: with ``next_row[row * 256 +
+      byte]`` (built once), pass ``k`` gives every position the row reached from the start state
+      over the window of its last ``k`` bytes, one array gather for all positions at once. Windows
+      of 1 and 2 bytes come from small precomputed tables (256 and 65536 entries); the passes stop
+      at the fixpoint (a pass that changes nothing), which is reached at the latest when ``k`` is
+      the longest n-gram, where the window's row is the true row. The feature emitted after each
+      byte is then one gather from the previous byte's row (``next_feature[row * 256 + byte]``,
+      built once). Each text restarts from the start state. Cost: ~5 gathers per byte.
+    * **The counts.** One hash pass (``pandas.factorize``) over ``(text, feature)`` keys gives the
+      distinct features of every text in first-seen order, as py3langid's ``Counter`` has them,
+      and their counts.
+    * **The scores.** ``log1p`` and the ``nb_ptc`` rows are taken for all texts at once; the
+      product stays one BLAS ``gemv`` per text on the same operands (so the float32 summation
+      order, hence every bit of the result, is py3langid's); the softmax and the decision are
+      row-wise numpy over all texts (element-wise operations and per-row reductions that give the
+      same bits as py3langid's per-text calls; ``tests/scoring/test_language_fast.py``).
     """
 
-    def __init__(self, ident, nextmove: np.ndarray, rowbase: np.ndarray, output: np.ndarray):
+    def __init__(self, ident, nextmove: np.ndarray, row_of_state: np.ndarray, output: np.ndarray):
         self.ident = ident
-        self.nextmove = nextmove
-        self.rowbase = rowbase
-        self.output = output
+        self.nextmove = nextmove  # row * 256 + byte -> next state
+        self.output = output  # state -> feature it emits (-1: none)
         self.n_features = int(output.max()) + 1
+        self.n_classes = len(ident.nb_classes)
+        # row * 256 + byte -> row of the next state (uint16 for py3langid's ~38k rows: 20 MB)
+        self.next_row = row_of_state[nextmove]
+        root = int(row_of_state[0]) << 8
+        byte = np.arange(256, dtype=np.intp)
+        self.row1 = self.next_row[root + byte]  # byte -> row after reading it from the start state
+        # (b1 << 8 | b2) -> row after reading b1 b2 from the start state
+        self.row2 = self.next_row[((self.row1.astype(np.intp) << 8)[:, None] + byte).ravel()]
+        self.feat1 = output[nextmove[root + byte]]  # byte -> feature of a text's first byte
+        # row * 256 + byte -> feature emitted by the next state (int32, 39 MB): one gather per byte
+        self.next_feature = output[nextmove]
+        # nb_ptc widened to float32 (exact; matmul widens the float16 rows the same way), row-major,
+        # each row one item: a row gather is then one fast np.take (set_languages leaves a
+        # column-major float16 array, whose row gathers and widening cost ~20x more). 3 MB for 8
+        # languages, 39 MB for all 97.
+        self.ptc32 = np.ascontiguousarray(ident.nb_ptc, dtype=np.float32)
+        self.ptc_rows = self.ptc32.view(np.dtype((np.void, self.n_classes * 4))).ravel()
+        # log1p of small float32 counts, computed by the same numpy function py3langid calls
+        self.log1p_counts = np.log1p(np.arange(4096, dtype=np.float32))
 
     @classmethod
     def wrap(cls, ident) -> _FastNaiveBayes | None:
         """The fast path for a py3langid identifier, or ``None`` if its internals are unknown."""
         try:
             nextmove = np.frombuffer(ident.tk_nextmove, dtype=np.dtype(ident.tk_nextmove.typecode))
-            rowbase = np.asarray(ident.tk_row, dtype=np.int64) << 8
-            output = np.asarray(ident.tk_output, dtype=np.int64)
+            row_of_state = np.frombuffer(ident.tk_row, dtype=np.dtype(ident.tk_row.typecode))
+            output = np.asarray(ident.tk_output, dtype=np.int32)
             for attr in ("nb_ptc", "nb_pc", "nb_classes", "_alias_pairs", "_norm_probs", "min_confidence"):
                 getattr(ident, attr)
         except (AttributeError, TypeError, ValueError):
             return None  # another py3langid version: use its own classify
-        if output.ndim != 1 or rowbase.shape != output.shape or not output.size:
+        if output.ndim != 1 or row_of_state.shape != output.shape or not output.size:
             return None
-        return cls(ident, nextmove, rowbase, output)
+        if len(nextmove) != (int(row_of_state.max()) + 1) * 256 or int(nextmove.max()) >= len(output):
+            return None
+        # the bit-exact score path assumes py3langid's float16 / float32 model arrays
+        if ident.nb_ptc.dtype not in (np.float16, np.float32) or ident.nb_pc.dtype != np.float32:
+            return None
+        return cls(ident, nextmove, row_of_state, output)
 
     @staticmethod
     def encode(text: str) -> bytes:
@@ -203,87 +244,120 @@ class _FastNaiveBayes:
             text = text.lower()
         return unicodedata.normalize("NFC", text).encode("utf8", errors="surrogatepass")
 
-    def states(self, data: bytes, starts: np.ndarray | None = None) -> np.ndarray:
-        """Automaton state after each byte of ``data``, walking from state 0 at each of ``starts``."""
-        b = np.frombuffer(data, dtype=np.uint8).astype(np.int64)
-        cur = self.nextmove[self.rowbase[0] + b]  # k = 1: each byte read from the start state
-        cont = np.ones(len(b), dtype=bool)  # positions that continue the previous byte's walk
-        cont[0] = False
-        if starts is not None:
-            cont[starts] = False
-        active = np.flatnonzero(cont)
-        # pass k recomputes only positions whose predecessor changed in pass k - 1: elsewhere the
-        # window grew without changing the state, and it never will again
-        while active.size:
-            new = self.nextmove[self.rowbase[cur[active - 1]] + b[active]]
-            changed = active[new != cur[active]]
-            cur[changed] = new[new != cur[active]]
-            nxt = changed + 1
-            nxt = nxt[nxt < len(b)]
-            active = nxt[cont[nxt]]
-        return cur
+    def features(self, data: bytes, starts: np.ndarray) -> np.ndarray:
+        """Feature emitted after each byte of ``data`` (-1: none), the walk restarting from the
+        start state at byte 0 and at each of ``starts``."""
+        n = len(data)
+        feats = np.empty(n, dtype=np.int32)
+        if not n:
+            return feats
+        b = np.frombuffer(data, dtype=np.uint8)
+        starts = np.union1d(starts, [0]).astype(np.intp)
+        later = starts[1:]  # text starts after byte 0: their predecessor is another text's byte
+        # row[i]: the row reached from the start state over the window of the last k bytes up to
+        # byte i (never reaching back before its text's start), for k = 2, 3, ...
+        # (np.take: mode="clip" skips the buffered copy that mode="raise" makes for out=; every
+        # index is in range by construction: pairs < 65536, row * 256 + byte < len(next_row))
+        row = np.empty(n, dtype=self.row1.dtype)
+        if n > 1:  # k = 2: the byte pairs (b[i - 1] << 8 | b[i]) read as big-endian uint16 in place
+            pairs = np.ndarray(shape=(n - 1,), dtype=">u2", buffer=data, strides=(1,))
+            np.take(self.row2, pairs, out=row[1:], mode="clip")
+        row[starts] = self.row1[b[starts]]  # a text's first byte: its window is that byte alone
+        idx = np.empty(n - 1, dtype=np.intp)  # idx[i - 1]: transition of byte i from row[i - 1]
+        new = np.empty(n - 1, dtype=row.dtype)
+        while True:  # k -> k + 1, until a pass changes nothing: then every row is the true one
+            np.left_shift(row[:-1], 8, out=idx, dtype=np.intp)
+            idx |= b[1:]
+            np.take(self.next_row, idx, out=new, mode="clip")
+            new[later - 1] = row[later]
+            if np.array_equal(new, row[1:]):
+                break
+            row[1:] = new
+        # the state after byte i is the transition from the true row at i - 1 (idx is up to date)
+        np.take(self.next_feature, idx, out=feats[1:], mode="clip")
+        feats[starts] = self.feat1[b[starts]]
+        return feats
 
-    def _features(self, feats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distinct features in first-seen order and their counts (py3langid's ``Counter``)."""
+    def _counts(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distinct keys in first-seen order and their counts (py3langid's ``Counter``)."""
         factorize = _factorize()
         if factorize is not None:
-            codes, uniq = factorize(feats)
+            codes, uniq = factorize(keys)
             return uniq, np.bincount(codes)
-        uniq, first_seen, counts = np.unique(feats, return_index=True, return_counts=True)
+        uniq, first_seen, counts = np.unique(keys, return_index=True, return_counts=True)
         order = np.argsort(first_seen, kind="stable")
         return uniq[order], counts[order]
 
-    def classify_many(self, texts: Sequence[str]) -> list[tuple[str, float]]:
-        """``(language, probability)`` of each text, as py3langid's ``classify`` gives them."""
-        encoded = [self.encode(t) for t in texts]
-        sizes = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-        total = int(sizes.sum())
-        if not total:
-            return [self._decide(None, 0) for _ in encoded]
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
-        feats = self.output[self.states(b"".join(encoded), starts[sizes > 0])]
-        # one key per (text, feature): first-seen order within a text is first-seen order overall
-        owner = np.repeat(np.arange(len(encoded), dtype=np.int64), sizes)
-        keep = feats >= 0
-        keys, counts = self._features(owner[keep] * self.n_features + feats[keep])
-        key_owner = keys // self.n_features
-        bounds = np.searchsorted(key_owner, np.arange(len(encoded) + 1))  # keys are grouped by text
-        out = []
-        for i, size in enumerate(sizes.tolist()):
-            lo, hi = bounds[i], bounds[i + 1]
-            if hi > lo:
-                idx = (keys[lo:hi] - i * self.n_features).astype(np.intp)
-                raw = np.log1p(counts[lo:hi].astype(np.float32)) @ self.ident.nb_ptc[idx] + self.ident.nb_pc
-                out.append(self._decide(raw, size))
-            else:
-                out.append(self._decide(None, size))
-        return out
-
-    def _decide(self, scores: np.ndarray | None, n_bytes: int) -> tuple[str, float]:
-        """py3langid's ``_decide`` + ``classify`` after the raw naive-Bayes scores."""
+    def raw_scores(self, encoded: Sequence[bytes]) -> np.ndarray:
+        """py3langid's ``_raw_score`` of each encoded text, one row per text (float32)."""
+        ident = self.ident
+        n = len(encoded)
+        sizes = np.fromiter(map(len, encoded), dtype=np.int64, count=n)
+        raw = np.empty((n, self.n_classes), dtype=np.float32)
+        # no features: 0.0 under norm_probs (uniform: abstain), the floor otherwise
         from py3langid.langid import RAW_FLOOR
 
+        raw[:] = 0.0 if ident._norm_probs else RAW_FLOOR
+        if not sizes.sum():
+            return raw
+        starts = (np.cumsum(sizes) - sizes)[sizes > 0]
+        feats = self.features(b"".join(encoded), starts)
+        # one key per (text, feature); positions without a feature (-1) get text * width, dropped
+        # below. Keys come in text order, so first-seen order within a text is kept.
+        width = self.n_features + 1
+        key_type = np.int32 if n * width < 2**31 else np.int64  # int32 hashes ~10% faster
+        keys = np.repeat(np.arange(n, dtype=key_type) * width + 1, sizes)
+        keys += feats
+        keys, counts = self._counts(keys)
+        text_of, feat = np.divmod(keys, width)
+        real = feat > 0
+        text_of, feat, counts = text_of[real], feat[real] - 1, counts[real]
+        bounds = np.searchsorted(text_of, np.arange(n + 1)).tolist()
+        # py3langid: np.log1p(float32 counts) @ nb_ptc[features] + nb_pc. The float16 table rows
+        # are widened to float32 as matmul does; each product is one gemv on equal operands.
+        if counts.size and counts.max() < len(self.log1p_counts):
+            weights = self.log1p_counts[counts]
+        else:
+            weights = np.log1p(counts.astype(np.float32))
+        table = np.take(self.ptc_rows, feat).view(np.float32).reshape(len(feat), self.n_classes)
+        for i in np.flatnonzero(np.diff(bounds)).tolist():
+            lo, hi = bounds[i], bounds[i + 1]
+            raw[i] = weights[lo:hi].copy() @ table[lo:hi]
+        has = np.diff(bounds) > 0
+        raw[has] += ident.nb_pc
+        return raw
+
+    def classify_many(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """``(language, probability)`` of each text, as py3langid's ``classify`` gives them."""
+        if not len(texts):
+            return []
+        encoded = [self.encode(t) for t in texts]
+        scores = self.raw_scores(encoded)
         ident = self.ident
         norm = ident._norm_probs
-        if scores is None:  # no features: uniform under norm_probs (abstain), the floor otherwise
-            scores = np.full(len(ident.nb_classes), 0.0 if norm else RAW_FLOOR, dtype=np.float32)
-        if norm:
-            scores *= 1.0 / math.sqrt(n_bytes or 1)
-            np.exp(scores - scores.max(), out=scores)
-            scores /= scores.sum()
+        if norm:  # py3langid's _decide, row-wise: softmax at temperature sqrt(bytes)
+            sizes = np.fromiter(map(len, encoded), dtype=np.float64, count=len(encoded))
+            scores *= (1.0 / np.sqrt(np.maximum(sizes, 1.0))).astype(np.float32)[:, None]
+            scores -= scores.max(axis=1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=1, keepdims=True)
+        from py3langid.langid import RAW_FLOOR
+
         for i, j in ident._alias_pairs:
             if norm:
-                scores[i] += scores[j]
-                scores[j] = 0.0
+                scores[:, i] += scores[:, j]
+                scores[:, j] = 0.0
             else:
-                scores[i] = max(scores[i], scores[j])
-                scores[j] = RAW_FLOOR
-        i = int(scores.argmax())
-        conf = float(scores[i])
-        if ident.min_confidence is not None and conf < ident.min_confidence:
-            return "und", conf
-        return ident.nb_classes[i], conf
+                scores[:, i] = np.maximum(scores[:, i], scores[:, j])
+                scores[:, j] = RAW_FLOOR
+        best = scores.argmax(axis=1)
+        conf = scores[np.arange(len(best)), best].tolist()
+        classes = ident.nb_classes
+        floor = ident.min_confidence
+        return [
+            ("und", c) if floor is not None and c < floor else (classes[i], c)
+            for i, c in zip(best.tolist(), conf)
+        ]
 
 
 def _factorize():
