@@ -65,6 +65,7 @@ Text from the ALTO and hOCR/ABBYY readers already has marked hyphenation resolve
 
 from __future__ import annotations
 
+import operator
 import re
 
 from datatrove.data import Document
@@ -76,8 +77,9 @@ from finebooks.repair.lexicon import (
     has_lexicon,
     normalize_language,
     words,
-    zipf,
+    zipf_table,
 )
+from finebooks.runtime import ProcessLocal
 
 #: characters that end a line in a hyphenated word
 HYPHENS = "-\u2010\u2011\u00ac\u00ad=\u2e17\u2e40"
@@ -87,9 +89,11 @@ SOFT_HYPHENS = "\u00ac\u00ad"
 _HYPHEN_OUT = {"=": "-", "\u00ac": "-", "\u00ad": "-"}
 
 # a hyphen at a line end, then the first token of the next line and the blanks after it. The
-# pattern starts on a fixed character class, so scanning a book runs at C speed (~170 MB/s);
-# the word before the hyphen is found in Python for the few hundred candidates per book.
-_CANDIDATE = re.compile(rf"[{HYPHENS}][ \t\r]*\n[ \t]*(\S+)([ \t]*)")
+# pattern starts on a fixed character class (~170 MB/s); repair_pages scans with one pattern per
+# hyphen character instead (_candidates: a literal first character, ~1 GB/s). The word before
+# the hyphen is found in Python for the few hundred candidates per book.
+_AFTER_HYPHEN = r"[ \t\r]*\n[ \t]*(\S+)([ \t]*)"
+_CANDIDATE = re.compile(rf"[{HYPHENS}]{_AFTER_HYPHEN}")
 _LETTERS = r"(?:[^\W\d_]|[\u0300-\u036f])+"
 # the token before the hyphen: leading punctuation, then a word (with inner hyphens/apostrophes)
 _FIRST_PART = re.compile(
@@ -141,12 +145,110 @@ SUSPENSION_WORDS = {
 _ANY_SUSPENSION = frozenset().union(*SUSPENSION_WORDS.values())
 
 _JOIN, _KEEP = "join", "keep"
+_MISSING = object()
+#: language -> lexicon.zipf_table(language), or None where has_lexicon() is False
+_LANG_TABLES: dict[str, dict | None] = {}
+_MAX_CACHED = 50_000  # cached plans, and cached candidates, per step (cleared when full)
 _SHORT_FRAGMENT_ZIPF = 4.0  # a fragment under min_fragment_len joins only into a word this common
 _WINDOW = 64  # longest token before a line-end hyphen that is looked at
 
 
 def _is_letter(ch: str) -> bool:
     return ch.isalpha() or "\u0300" <= ch <= "\u036f"
+
+
+#: _CANDIDATE for one hyphen character: a pattern that starts with a literal character is scanned
+#: ~6x faster by `re` than one that starts with a character class. The look-ahead group 3 (it
+#: consumes nothing) holds the character after the match when the line goes on after the fragment.
+_CANDIDATE_BY_HYPHEN = {h: re.compile(re.escape(h) + _AFTER_HYPHEN + r"(?=([^\n\f\r])?)") for h in HYPHENS}
+
+
+def _candidates(text: str):
+    """The matches of ``_CANDIDATE.finditer(text)`` (with group 3), found with the literal patterns.
+
+    A book usually holds one hyphen character (``-``): one scan. With several (``-`` and ``=``),
+    the scans are merged as ``finditer`` would find them: the next match is the leftmost one that
+    starts at or after the end of the previous match; a scan whose next match starts inside the
+    previous match (a different hyphen character's) is restarted at that match's end, since it
+    may have stepped over a match that starts there.
+    """
+    patterns = [_CANDIDATE_BY_HYPHEN[h] for h in HYPHENS if h in text]
+    if len(patterns) <= 1:
+        return patterns[0].finditer(text) if patterns else ()
+    # all scans, in order: the answer when no match overlaps another (the usual case: each scan
+    # then starts its next match exactly where finditer of the class pattern would look)
+    found = sorted((m for p in patterns for m in p.finditer(text)), key=_START)
+    pos = 0
+    for m in found:
+        if m.start() < pos:
+            return _merge_scans(text, patterns)
+        pos = m.end()
+    return found
+
+
+_START = operator.methodcaller("start")
+
+
+def _merge_scans(text: str, patterns: list[re.Pattern]) -> list[re.Match]:
+    """:func:`_candidates` where matches of different hyphen characters overlap (``a=`` /
+    ``foo-`` / ``bar``): the next match is the leftmost one at or after the end of the last."""
+    scans = [p.finditer(text) for p in patterns]
+    heads = [next(scan, None) for scan in scans]
+    found = []
+    pos = 0
+    while True:
+        best, best_start = -1, -1
+        for k, m in enumerate(heads):
+            if m is None:
+                continue
+            start = m.start()
+            if start < pos:  # inside the previous match: search again from its end
+                scans[k] = patterns[k].finditer(text, pos)
+                m = heads[k] = next(scans[k], None)
+                if m is None:
+                    continue
+                start = m.start()
+            if best < 0 or start < best_start:
+                best, best_start = k, start
+        if best < 0:
+            return found
+        m = heads[best]
+        found.append(m)
+        pos = m.end()
+        heads[best] = next(scans[best], None)
+
+
+def _ask(word: str, second: str, hyphen: str, need_word: bool, said_keep, said_join, said_none):
+    """A plan that asks the book (``book_says``): the decision when it says keep / join / nothing.
+
+    The book says keep when it prints the compound and not the joined word; join when it prints
+    the joined word and not the compound, asked only when ``need_word`` (else the caller joins
+    anyway unless the compound is printed); else nothing. Returns the decision itself when the
+    book's answer cannot change it.
+    """
+    # (has compound, has word) -> says: (T, T) nothing, (T, F) keep, (F, T) join, (F, F) nothing
+    with_compound = (said_none, said_keep)
+    without = (said_join, said_none) if need_word else (said_none, said_none)
+    if said_none == said_keep and without[0] == said_none:
+        return said_none  # the book cannot change the decision: do not look
+    other = word + hyphen + second if hyphen not in "-=\u00ac\u00ad" else None
+    return (word + "-" + second, other, word + second, with_compound, without, said_none)
+
+
+def _resolve(plan, vocab: BookVocabulary | None) -> str | None:
+    """The decision of a :meth:`Dehyphenator._plan` given the book's vocabulary."""
+    if plan.__class__ is not tuple:
+        return plan
+    compound, other, joined, with_compound, without, nothing = plan
+    if vocab is None:
+        return nothing
+    if vocab.has_compound(compound) or (other is not None and vocab.has_compound(other)):
+        if_word, if_not = with_compound
+    else:
+        if_word, if_not = without
+    if if_word == if_not:
+        return if_word  # the word search cannot change it: skip it
+    return if_word if vocab.has_word(joined) else if_not
 
 
 class Dehyphenator(PageRepairer):
@@ -227,37 +329,67 @@ class Dehyphenator(PageRepairer):
         ``rest_of_line``: the next line goes on after ``second`` (needed to spot ``Ein- und``).
         ``strict``: across a page end: a capitalised second part needs the book's evidence, and
         a fallback join needs fragments of 3+ letters.
+
+        The evidence of the lexicon is weighed once per distinct break (:meth:`_plan`, cached
+        across books); what is left to the book's own vocabulary is looked up per book
+        (:func:`_resolve`).
+        """
+        plans = self._caches()[0]
+        key = (lang, word, second, hyphen, rest_of_line, strict)
+        plan = plans.get(key, _MISSING)
+        if plan is _MISSING:
+            plan = plans[key] = self._plan(word, second, hyphen, lang, rest_of_line, strict)
+        return _resolve(plan, vocab)
+
+    def _params(self) -> tuple:
+        return (self.min_fragment_len, self.keep_compound, self.word_zipf, self.part_zipf,
+                self.compound_zipf)
+
+    def _caches(self) -> tuple[dict, dict]:
+        """This step's caches for its current parameters: ``(plans, candidates)``.
+
+        ``plans``: ``(lang, word, second, hyphen, rest_of_line, strict) -> plan`` for
+        :meth:`decide`; ``candidates``: ``lang -> {(token, second token, hyphen, rest) -> parsed}``
+        for :meth:`repair_pages`. Keyed by the parameters, so that changing an attribute after
+        construction is safe; each is emptied when it reaches ``_MAX_CACHED`` entries (~20 MB),
+        so memory stays flat over a long run.
+        """
+        params = self._params()
+        slot = self.__dict__.get("_cache")
+        if slot is None:  # a ProcessLocal: kept out of executor.json (tuple keys) and out of pickles
+            slot = self.__dict__["_cache"] = ProcessLocal()
+        cache = slot.value
+        if cache is None or cache[0] != params:
+            cache = slot.value = (params, {}, {})
+        _, plans, candidates = cache
+        if len(plans) >= _MAX_CACHED:
+            plans.clear()
+        return plans, candidates
+
+    def _plan(self, word: str, second: str, hyphen: str, lang: str, rest_of_line: bool,
+              strict: bool) -> str | None | tuple:
+        """The decision for a break, as far as it does not depend on the book.
+
+        Returns the decision itself (``"join"``, ``"keep"`` or ``None``) when the book cannot
+        change it, else a tuple for :func:`_resolve`: the compound form(s) and joined form to look
+        up in the book, and the decision for each answer. The rules are those of the module
+        docstring; each place that asks the book is marked "book:".
         """
         if hyphen in SOFT_HYPHENS:
             return _JOIN
-        first = _PART_SPLIT.split(word)[-1]  # the last component: "in" of "brother-in"
-        for ap in _APOSTROPHES:  # "l'exem" -> "exem"
-            if ap in first:
-                first = first.rsplit(ap, 1)[-1]
-        if not first:
-            return None
-        joined_form, compound_form = word + second, word + "-" + second
+        if word.isalpha():  # no inner hyphen or apostrophe (the common case): no split needed
+            first = word
+        else:
+            first = _PART_SPLIT.split(word)[-1]  # the last component: "in" of "brother-in"
+            for ap in _APOSTROPHES:  # "l'exem" -> "exem"
+                if ap in first:
+                    first = first.rsplit(ap, 1)[-1]
+            if not first:
+                return None
         keep = _KEEP if self.keep_compound else _JOIN
-
-        def book_says(need_word: bool = True) -> str | None:
-            """keep/join when the book prints only the compound / only the joined word.
-
-            ``need_word=False``: the caller joins anyway unless the compound is printed, so the
-            (dearer) word search is done only when it is.
-            """
-            if vocab is None:
-                return None
-            has_compound = vocab.has_compound(compound_form) or (
-                hyphen not in "-=\u00ac\u00ad" and vocab.has_compound(word + hyphen + second))
-            if not has_compound and not need_word:
-                return None
-            has_joined = vocab.has_word(joined_form)
-            if has_compound != has_joined:
-                return keep if has_compound else _JOIN
-            return None
-
-        lower_first, lower_second = first.lower(), second.lower()
-        stutter = len(first) >= 2 and lower_second.startswith(lower_first)  # "fall-" + "falling"
+        # "book:" marks where the book's vocabulary decides (see _ask): it says keep when it
+        # prints the compound and not the joined word, join when it prints the joined word and
+        # not the compound (only asked when need_word), else None
 
         # capitals: Anglo-Saxon, Nord-Amerika are compounds; "anti-" + "Christian", OCR noise
         # ("greatest-" + "Princes"), a head in capitals, or anything across a page only when the
@@ -265,105 +397,127 @@ class Dehyphenator(PageRepairer):
         if second[0].isupper() and not (second.isupper() and first.isupper()):
             if first[0].isupper() and not second.isupper() and not strict:
                 return keep
-            return keep if book_says(need_word=False) == keep else None
+            # book: keep if it says keep, else leave
+            return _ask(word, second, hyphen, need_word=False, said_keep=keep, said_join=None, said_none=None)
 
-        lexicon = has_lexicon(lang)
-        joined = first + second
-        jz = zipf(joined, lang) if lexicon else 0.0
+        lower_first, lower_second = first.lower(), second.lower()
+        table = _LANG_TABLES.get(lang, _MISSING)
+        if table is _MISSING:  # first break in this language: zipf_table() when it has a lexicon
+            table = _LANG_TABLES[lang] = zipf_table(lang) if has_lexicon(lang) else None
+        lexicon = table is not None
+        jz = table[first + second] if lexicon else 0.0
         # two free words (not a prefix such as "un", "con" or a suffix such as "ness"; "in" is
         # free inside "brother-in-"), in a language that hyphenates compounds: "well" + "known"
-        affixes = _AFFIXES.get(lang)
-        parts_words = (
-            lexicon and lang in OPEN_COMPOUND_LANGUAGES and len(first) >= 2 and len(second) >= 2
-            and (lower_first not in affixes[0] or first != word) and lower_second not in affixes[1]
-            and zipf(first, lang) >= self.part_zipf and zipf(second, lang) >= self.part_zipf
-        )
+        parts_words = False
+        if lexicon and lang in OPEN_COMPOUND_LANGUAGES and len(first) >= 2 and len(second) >= 2:
+            affixes = _AFFIXES[lang]
+            parts_words = ((lower_first not in affixes[0] or first != word) and lower_second not in affixes[1]
+                           and table[first] >= self.part_zipf and table[second] >= self.part_zipf)
         if jz >= self.word_zipf and (not parts_words or jz >= self.compound_zipf):
             if min(len(first), len(second)) < self.min_fragment_len and jz < _SHORT_FRAGMENT_ZIPF:
                 return None  # a single letter joins only into a common word: "a-" + "bout"
-            if parts_words and book_says(need_word=False) == keep:
-                return keep  # "door-step" printed in this book, "doorstep" not
+            if parts_words:  # book: "door-step" printed in this book, "doorstep" not: keep
+                return _ask(word, second, hyphen, need_word=False, said_keep=keep, said_join=_JOIN,
+                            said_none=_JOIN)
             return _JOIN
         if rest_of_line and lower_second in SUSPENSION_WORDS.get(lang, _ANY_SUSPENSION):
             return None  # "Ein- und Ausgang", "pre- or post-war": a suspended compound
-        if stutter and lexicon and zipf(second, lang) >= self.word_zipf:
+        # a stutter: "fall-" + "falling"
+        if (len(first) >= 2 and lower_second.startswith(lower_first) and lexicon
+                and table[second] >= self.word_zipf):
             return keep
         shortest = max(self.min_fragment_len, 3) if strict else self.min_fragment_len
         fallback_join = not parts_words and len(first) >= shortest and len(second) >= shortest
-        said = book_says(need_word=not fallback_join)
-        if said is not None:
-            return said
-        if parts_words:
-            return keep
-        return _JOIN if fallback_join else None
+        # book: what it says wins; else two free words are a compound; else the fallback join
+        otherwise = keep if parts_words else (_JOIN if fallback_join else None)
+        return _ask(word, second, hyphen, need_word=not fallback_join, said_keep=keep, said_join=_JOIN,
+                    said_none=otherwise)
 
     # ------------------------------------------------------------------ repair
     def repair_pages(self, pages: list[str], doc: Document | None) -> list[str]:
+        """Repair the breaks within pages in one pass over the book, then those across pages.
+
+        Each candidate (a hyphen after a letter at a line end) is decided as it is found; a
+        break seen before (in this book or an earlier one: ``exam-`` / ``ple`` recurs) reuses the
+        first part, second part and :meth:`_plan` found then.
+        """
         text = "\f".join(pages)
         vocab = BookVocabulary(text) if self.use_book_vocabulary else None
+        trace = self.trace
+        counts = {_JOIN: 0, _KEEP: 0, "page": 0}
+        lang = None
+        seen = None  # lang's cache of candidates: (token, second token, hyphen, rest) -> parsed
+        candidates = self._caches()[1]
+        if sum(map(len, candidates.values())) >= _MAX_CACHED:
+            candidates.clear()
 
-        # --- find the breaks within pages (page breaks are \f, never matched) and at page ends
-        found = []
+        # --- within pages (page breaks are \f, never matched)
+        out: list[str] = []
         pos = 0
-        for m in _CANDIDATE.finditer(text):
+        for m in _candidates(text):
             s = m.start()
-            if s <= pos:
+            if s == 0:
                 continue
             c = text[s - 1]
             if not (c.isalpha() or "\u0300" <= c <= "\u036f"):  # _is_letter, inlined
                 continue
-            window = text[max(pos, s - _WINDOW):s]
+            cut = s - _WINDOW if s > _WINDOW else 0
+            window = text[cut:s]
             parts = window.rsplit(None, 1)
             token = parts[-1] if parts else ""
-            cut = s - len(window)
-            if len(token) == len(window) and cut > pos and not text[cut - 1].isspace():
+            if len(token) == len(window) and cut > 0 and not text[cut - 1].isspace():
                 continue  # a "word" longer than the window: not text
-            first = _FIRST_PART.fullmatch(token)
-            second = _SECOND_PART.match(m.group(1))
-            if first is None or second is None:
-                continue
-            found.append((m, first["word"], second.group()))
-        page_ends = self._page_ends(pages) if self.join_across_pages and len(pages) > 1 else []
-        if not found and not page_ends:
-            return pages
-        lang = self.book_language(doc, text)
-        counts = {_JOIN: 0, _KEEP: 0, "page": 0}
-
-        # --- within pages
-        out: list[str] = []
-        pos = 0
-        # decide() is a pure function of its arguments within a book (the vocabulary only
-        # caches), and a book repeats some breaks: ask it once per distinct break
-        decided: dict[tuple, str | None] = {}
-        for m, word, second in found:
-            s, end = m.start(), m.end()
-            nxt = text[end:end + 1]
+            end = m.end()
+            second_token, _, after = m.groups()
+            rest = after is not None
             hyphen = text[s]
-            rest = bool(nxt) and nxt not in "\n\f\r"
-            key = (word, second, hyphen, rest)
-            if key in decided:
-                decision = decided[key]
-            else:
-                decision = decided[key] = self.decide(word, second, hyphen, lang, vocab, rest_of_line=rest)
-            if self.trace is not None:
+            if lang is None:
+                lang = self.book_language(doc, text)
+                seen = candidates.setdefault(lang, {})
+            key = (token, second_token, hyphen, rest)
+            parsed = seen.get(key, _MISSING)
+            if parsed is _MISSING:
+                # a token of letters only is its own word (what _FIRST_PART / _SECOND_PART give)
+                if token.isalpha():
+                    word = token
+                else:
+                    first = _FIRST_PART.fullmatch(token)
+                    word = first["word"] if first is not None else None
+                if second_token.isalpha():
+                    second = second_token
+                else:
+                    second = _SECOND_PART.match(second_token)
+                    second = second.group() if second is not None else None
+                if word is None or second is None:
+                    parsed = None
+                else:
+                    parsed = (word, second, self._plan(word, second, hyphen, lang, rest, False))
+                seen[key] = parsed
+            if parsed is None:
+                continue
+            word, second, plan = parsed
+            decision = plan if plan.__class__ is not tuple else _resolve(plan, vocab)
+            if trace is not None:
                 page_start = text.rfind("\f", 0, s) + 1
-                self.trace.append(
-                    (text.count("\f", 0, s), text.count("\n", page_start, s), word, second, decision))
+                trace.append((text.count("\f", 0, s), text.count("\n", page_start, s), word, second, decision))
             if decision is None:
                 continue
             counts[decision] += 1
             out.append(text[pos:s])
             if decision == _KEEP:
                 out.append(_HYPHEN_OUT.get(hyphen, hyphen))
-            out.append(m.group(1))
+            out.append(second_token)
             if rest:
                 out.append("\n")  # the rest of the second line stays on its line
             pos = end
+
+        # --- across pages (found on the pages as they came in, repaired on the changed ones)
+        page_ends = self._page_ends(pages) if self.join_across_pages and len(pages) > 1 else []
         if out:
             out.append(text[pos:])
             pages = "".join(out).split("\f")
-
-        # --- across pages
+        if page_ends and lang is None:
+            lang = self.book_language(doc, text)
         for i, _, _ in page_ends:
             decision = self._join_page_end(pages, i, lang, vocab)
             if decision is not None:
