@@ -25,10 +25,14 @@ kept, mixed by default half and half with the wordfreq list (:func:`train_user_m
 scorer's ``user_models`` parameter maps a language to such a file. Held-out figures:
 docs/ocr_quality.md ("Your own character model").
 
-Scoring (:meth:`CharTrigramModel.page_stats`) is vectorised: the lower-cased text becomes a
-numpy code array through a 64 K lookup table, runs of boundaries collapse to one, and one table
-lookup per character gives its log-probability; per-page sums come from ``np.bincount`` over the
-page index of each character. No Python loop runs per character or per token.
+Scoring (:meth:`CharTrigramModel.page_stats`, :meth:`CharTrigramModel.code_stats`) is
+vectorised: the text's UTF-16 code units become class codes through a 64 K lookup table (one
+that reads each character as lower-cased, so the text needs no ``str.lower``), and one lookup per
+character in a log-probability table with the boundary rules folded in (a context before a
+boundary is forgotten, a boundary after a boundary is not scored) gives its log-probability;
+per-page sums come from ``np.add.reduceat``, and the rare events (improbable characters, symbols)
+are counted from their positions. Passes write into reused scratch arrays (:class:`_Scratch`).
+No Python loop runs per character or per token.
 """
 
 from __future__ import annotations
@@ -64,9 +68,39 @@ _MODELS: dict[str, CharTrigramModel] = {}
 _LOCK = threading.Lock()
 
 
+class _Scratch(threading.local):
+    """Scratch arrays reused from book to book (one set per thread).
+
+    Why: a new numpy array of a book's length is fresh memory from the operating system, and
+    faulting its pages in cost more than the arithmetic on it (measured on trove's 31 M code
+    units: ``a & 255`` 0.056 s into a new array, 0.008 s into a reused one). The scorer's passes
+    write into these instead (``out=``). They keep about 14 bytes per code unit of the longest
+    text scored so far (at most ~60 MB: longer books are scored in blocks, ocr_quality.BLOCK_CHARS).
+    Names in use: classes, rule_classes, index, logp, mask, mask2 (one role at a time each).
+    """
+
+    def __init__(self):
+        self.pool: dict[str, np.ndarray] = {}
+
+    def array(self, name: str, n: int, dtype) -> np.ndarray:
+        """An uninitialised array of ``n`` items of ``dtype``; the same memory for each ``name``
+        (so two arrays in use at once need two names)."""
+        dtype = np.dtype(dtype)
+        nbytes = n * dtype.itemsize
+        buf = self.pool.get(name)
+        if buf is None or len(buf) < nbytes:
+            buf = np.empty(max(nbytes + nbytes // 4, 1 << 16), dtype=np.uint8)
+            self.pool[name] = buf
+        return buf[:nbytes].view(dtype)
+
+
+SCRATCH = _Scratch()
+
+
 def page_starts(codes: np.ndarray) -> np.ndarray:
     """Start index of every page of a UTF-16 code array (pages split on ``\\f``)."""
-    return np.concatenate(([0], np.flatnonzero(codes == 12) + 1)).astype(np.intp)
+    is_ff = np.equal(codes, 12, out=SCRATCH.array("mask2", len(codes), bool))
+    return np.concatenate(([0], np.flatnonzero(is_ff) + 1)).astype(np.intp)
 
 
 def page_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
@@ -80,6 +114,61 @@ def page_sums(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
     if ok.any():
         v = values.view(np.uint8) if values.dtype == bool else values
         out[ok] = np.add.reduceat(v, starts[ok], dtype=np.float64 if v.dtype.kind == "f" else np.int64)
+    return out
+
+
+def utf16_codes(text: str) -> np.ndarray:
+    """``text`` as a numpy array of UTF-16 code units (characters outside the BMP take two)."""
+    return np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+
+
+_LOWER_MAP: np.ndarray | None = None
+# the only character whose ``str.lower()`` is not one character (U+0130 -> "i" + U+0307); checked
+# over all of Unicode by tests/scoring/test_ocr_quality_fast.py
+LENGTH_CHANGING_LOWER = "\u0130"
+
+
+def lower_map() -> np.ndarray:
+    """UTF-16 code unit -> the code unit of its ``str.lower()`` (built once per process, ~30 ms).
+
+    Lets the scorer look up the class of a lower-cased character without lower-casing the text
+    (``str.lower`` of a whole book cost as much as all the numpy work). Exact except for
+    :data:`LENGTH_CHANGING_LOWER` (mapped to itself here; callers check for it) and the capital
+    sigma, which ``str.lower`` turns into final or medial sigma by context (mapped to the medial
+    one; :meth:`CharTrigramModel.lower_is_exact` says when the model cannot tell them apart).
+    Surrogates map to themselves: a character outside the BMP lower-cases to one outside the BMP
+    with the same high surrogate, and every surrogate is one class (``OTHER``) in the models.
+    """
+    global _LOWER_MAP
+    if _LOWER_MAP is None:
+        m = np.arange(0x10000, dtype=np.uint16)
+        for cp in range(0x10000):
+            lo = chr(cp).lower()
+            if len(lo) == 1 and lo != chr(cp) and ord(lo) < 0x10000:
+                m[cp] = ord(lo)
+        _LOWER_MAP = m
+    return _LOWER_MAP
+
+
+def page_lengths(starts: np.ndarray, n: int) -> np.ndarray:
+    """Code units per page (closing ``\\f`` included) of a text of ``n`` code units."""
+    return np.diff(starts, append=n).astype(np.float64)
+
+
+def sparse_page_sums(positions: np.ndarray, flags: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Per-page counts (pages x k) of ``flags`` (positions x k, 0/1) at the sorted ``positions``.
+
+    The same numbers as :func:`page_sums` over full-length masks that are 0 everywhere but at
+    ``positions``; for masks that are rarely set (OCR errors: a few per cent of the characters)
+    one ``np.flatnonzero`` and a few short arrays beat one full pass per mask.
+    """
+    out = np.zeros((len(starts), flags.shape[1]))
+    if len(positions):
+        lo = np.searchsorted(positions, starts)  # first position at or after each page start
+        hi = np.append(lo[1:], len(positions))
+        cs = np.zeros((len(positions) + 1, flags.shape[1]), dtype=np.int64)
+        np.cumsum(flags, axis=0, out=cs[1:])
+        out[:] = cs[hi] - cs[lo]
     return out
 
 
@@ -263,8 +352,120 @@ class CharTrigramModel:
 
     def codes(self, text: str) -> np.ndarray:
         """Class code per character of ``text`` (lower-cased by the caller)."""
-        raw = np.frombuffer(text.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
-        return self.table[raw]
+        return self.table[utf16_codes(text)]
+
+    # ------------------------------------------------------------------ fast scoring tables
+    # Built lazily per model object (never pickled: see __getstate__), so a model loaded from a
+    # file or unpickled in a worker builds them on first use (a few ms).
+    _fast: dict | None = None
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_fast", None)
+        return state
+
+    def fast_tables(self) -> dict | None:
+        """Lookup tables for :meth:`code_stats` (``None`` when the model is not a trigram model).
+
+        * ``lower_table``: class of the lower-cased character, per UTF-16 code unit
+          (``table[lower_map()]``), so scoring needs no ``str.lower`` of the text;
+        * ``lp``: log-probability per trigram index with the two rules of :meth:`page_stats`
+          folded in: a context position before a boundary reads as a boundary (the reset of
+          :meth:`_ngram_index`: ``lp[a, B, c] = logp[B, B, c]``) and a boundary after a boundary
+          is not scored (``lp[a, B, B] = 0``); so the index needs no ``np.where`` and the
+          per-character mask is ``lp != 0`` (checked here: no scored trigram has log-prob 0);
+        * ``dtype``: the narrowest unsigned integer that holds a trigram index.
+        """
+        if self._fast is None:
+            if self.order != 3:
+                self._fast = {}
+            else:
+                K = self.K
+                lp = self.logp.reshape(K, K, K).copy()
+                lp[:, BOUNDARY, :] = lp[BOUNDARY, BOUNDARY, :]
+                lp[:, BOUNDARY, BOUNDARY] = 0.0
+                scored = np.ones((K, K, K), dtype=bool)
+                scored[:, BOUNDARY, BOUNDARY] = False
+                table = self.table
+                surrogates = table[0xD800:0xE000]
+                self._fast = {
+                    "lower_table": table[lower_map()],
+                    "lp": lp.reshape(-1),
+                    "lp_marks_scored": bool(np.all(lp[scored] != 0)),
+                    "dtype": np.uint16 if K**3 <= 0x10000 else np.uint32,
+                    # every OTHER character is improbable too (log(1e-4) < bad_logp), so the
+                    # rare-event positions (improbable or unscored) include all OTHER ones
+                    "other_is_bad": bool(np.all(lp[:, :, OTHER] < self.bad_logp)),
+                    # str.lower() picks final or medial sigma by context; same class: no matter
+                    "sigma_ok": bool(table[ord("ς")] == table[ord("σ")]),
+                    "surrogates_ok": bool(np.all(surrogates == surrogates[0])),
+                }
+        return self._fast or None
+
+    def lower_is_exact(self, text: str) -> bool:
+        """Whether ``lower_table[code]`` gives, for every code unit of ``text``, the class that
+        ``table`` gives for the same position of ``text.lower()``."""
+        fast = self.fast_tables()
+        return (
+            fast is not None
+            and fast["surrogates_ok"]
+            and LENGTH_CHANGING_LOWER not in text
+            and (fast["sigma_ok"] or "Σ" not in text)
+        )
+
+    def code_stats(
+        self, raw: np.ndarray, starts: np.ndarray, lower: bool, classes: np.ndarray | None = None
+    ) -> dict[str, np.ndarray]:
+        """:meth:`page_stats` of the UTF-16 code units ``raw`` (pages starting at ``starts``).
+
+        ``lower``: look the codes up as if the text were lower-cased (the caller checked
+        :meth:`lower_is_exact`). ``classes``: the caller looked them up already (uint16, two
+        ``BOUNDARY`` in front, then ``lower_table[raw]`` or ``table[raw]``). Same numbers as the
+        original per-character expressions: the log-probability of each scored character is the
+        same float32 and the per-page sums are the same ``np.add.reduceat`` calls, in the same order.
+        """
+        fast = self.fast_tables()
+        if fast is None:
+            raise ValueError("code_stats needs a trigram model (order 3)")
+        K, dt = self.K, fast["dtype"]
+        n = len(raw)
+        # classes with two boundaries in front (the padding of _ngram_index); every pass below
+        # writes into a reused scratch array (see _Scratch)
+        if classes is not None:
+            c = classes
+        else:
+            c = SCRATCH.array("classes", n + 2, np.uint16)
+            c[:2] = BOUNDARY
+            np.take(fast["lower_table"] if lower else self.table, raw, out=c[2:], mode="clip")  # in range
+        # trigram index (c[i-2] * K + c[i-1]) * K + c[i], via the bigram index, in place
+        idx = SCRATCH.array("index", n + 1, dt)
+        np.multiply(c[:-1], K, out=idx, dtype=dt)
+        idx += c[1:]
+        idx = idx[:-1]
+        idx *= K
+        idx += c[2:]
+        lp = np.take(fast["lp"], idx, out=SCRATCH.array("logp", n, np.float32), mode="clip")
+        # lp is 0 where a character is not scored (boundary after boundary)
+        logp = page_sums(lp, starts)
+        rare = SCRATCH.array("mask", n, bool)
+        if not (fast["lp_marks_scored"] and fast["other_is_bad"]):  # an unusual user model
+            scored = np.not_equal(c[1:-1], BOUNDARY, out=rare)
+            scored |= c[2:] != BOUNDARY
+            return {
+                "n": page_sums(scored, starts),
+                "logp": logp,
+                "bad": page_sums(lp < self.bad_logp, starts),
+                "other": page_sums(c[2:] == OTHER, starts),
+            }
+        # unscored (lp == 0), improbable and OTHER characters are a few per cent of a book:
+        # count them per page from their positions (n = page length - unscored)
+        np.less(lp, self.bad_logp, out=rare)  # float32 compare, as `lp < self.bad_logp`
+        rare |= np.equal(lp, 0, out=SCRATCH.array("mask2", n, bool))
+        pos = np.flatnonzero(rare)
+        lp_rare = lp[pos]
+        flags = np.column_stack((lp_rare == 0, lp_rare < self.bad_logp, c[pos + 2] == OTHER))
+        unscored, bad, other = sparse_page_sums(pos, flags, starts).T
+        return {"n": page_lengths(starts, n) - unscored, "logp": logp, "bad": bad, "other": other}
 
     def page_stats(
         self, text: str, n_pages: int | None = None, lowered: bool = False
@@ -275,16 +476,26 @@ class CharTrigramModel:
         under ``bad_logp``) and ``other`` (symbol / foreign characters). A character is scored
         when it is not a boundary, or when it is the boundary that ends a word (so a word that
         stops where the language never stops costs too); runs of boundaries count once.
+        ``lowered``: the caller lower-cased ``text`` already.
         """
-        low = text if lowered else text.lower()
-        raw = np.frombuffer(low.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        lower = not lowered and self.lower_is_exact(text)
+        if not lowered and not lower:
+            text = text.lower()
+        raw = utf16_codes(text)
         starts = page_starts(raw)
         if n_pages is not None and len(starts) != n_pages:
             raise ValueError(f"{len(starts)} pages found, {n_pages} expected")
-        c = self.table[raw].astype(np.int32)
-        if len(c) == 0:
+        if len(raw) == 0:
             z = np.zeros(len(starts))
             return {"n": z, "logp": z.copy(), "bad": z.copy(), "other": z.copy()}
+        if self.fast_tables() is not None:
+            return self.code_stats(raw, starts, lower=lower)
+        return self.reference_stats(raw, starts)
+
+    def reference_stats(self, raw: np.ndarray, starts: np.ndarray) -> dict[str, np.ndarray]:
+        """:meth:`page_stats` of lower-cased code units by the plain per-character expressions:
+        any n-gram order (models of another order than 3 have no :meth:`fast_tables`)."""
+        c = self.table[raw].astype(np.int32)
         lp = self.logp[self._ngram_index(c)]
         isb = c == BOUNDARY
         scored = ~isb
