@@ -59,6 +59,11 @@ a page is left as it was, apart from the blank lines that separated the notice f
 Each removal is recorded as ``{"kind", "page" (1-based), "chars"}`` in
 ``metadata["repairs"]["remove_boilerplate"]["removed"]`` (at most ``max_records`` per book),
 with a counter per kind there and in the step's stats (and ``<kind>_chars`` in the stats).
+
+Speed: the line-anchored notice patterns are searched from the line starts only
+(``_from_line_starts``), one pass over the line starts (``_LINE_NOTICE``) skips books that have
+none of those notices, and a rare address fragment gates the HathiTrust scans; the results are
+those of the plain ``finditer`` over the book.
 """
 
 from __future__ import annotations
@@ -167,6 +172,19 @@ _HATHI = re.compile(
 )
 
 # ------------------------------------------------------------------ National Library of Australia
+# the line starts of _WATERMARK, _IA_ANCHOR, _IA_MADE_AVAILABLE, _IA_URL_LINE and _NLA (a prefix of
+# each pattern, with its case rule): a book without any of them has none of these notices, which
+# one fast pass over its line starts tells (instead of five substring scans and the patterns)
+_LINE_NOTICE_START = (
+    rf"(?:{_NW}*(?i:Dig[il1]t[il1][sz][ec]d|This\s+(?:book|volume|e-?book|text)\s|https?{_H}*:{_H}*/)"
+    rf"|{_H}*(?:COMMONWEALTH|N{_H}?A{_H}?T{_H}?I{_H}?O{_H}?N{_H}?A{_H}?L))"
+)
+_LINE_NOTICE = re.compile("\n" + _LINE_NOTICE_START)
+_LINE_NOTICE_AT_START = re.compile(_LINE_NOTICE_START)
+
+# every _HATHI match holds one of these (ignoring case like it): a cheap first test
+_HATHI_ADDRESS = re.compile(r"/(?:access_use|2027/)", _I)
+
 _NLA = re.compile(
     rf"^{_H}*(?:COMMONWEALTH{_H}+)?N{_H}?A{_H}?T{_H}?I{_H}?O{_H}?N{_H}?A{_H}?L{_H}*(?:\n{_H}*)?LIBRARY"
     rf"(?P<aus>{_H}+OF{_H}+AUSTRALIA)?{_NW}{{0,3}}$",
@@ -188,22 +206,36 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end == -1 else end
 
 
+def _trailing_blank_lines(text: str) -> int | None:
+    """Where the blank lines that end ``text`` start: ``_TRAILING_BLANK_LINES.search(text).start()``
+    (``None`` for no match), found from the end instead of by trying every position of a page
+    that may be a whole e-text: the first line start after the last non-blank character, if
+    one or more whole blank lines follow it."""
+    if not text.endswith("\n"):
+        return None
+    r = len(text.rstrip())
+    if r == 0:
+        return 0
+    after = text.find("\n", r) + 1
+    return after if after < len(text) else None
+
+
 def _cut(text: str, start: int, end: int) -> str:
     """Remove ``text[start:end]`` (whole lines) and the blank lines that only framed it."""
     if end < len(text) and text[end] == "\n":
         end += 1
     before, after = text[:start], text[end:]
-    if not before.strip():  # the notice opened the page
+    if not before or before.isspace():  # the notice opened the page
         before = ""
         m = _BLANK_LINES.match(after)
         if m:
             after = after[m.end():]
-    elif not after.strip():  # the notice closed the page
+    elif not after or after.isspace():  # the notice closed the page
         after = ""
-        m = _TRAILING_BLANK_LINES.search(before)
-        if m:
-            before = before[: m.start()]
-    elif before.endswith("\n\n") or _TRAILING_BLANK_LINES.search(before):  # keep one blank line
+        blank = _trailing_blank_lines(before)
+        if blank is not None:
+            before = before[:blank]
+    elif before.endswith("\n\n") or _trailing_blank_lines(before) is not None:  # keep one blank line
         m = _BLANK_LINES.match(after)
         if m:
             after = after[m.end():]
@@ -311,33 +343,34 @@ class DigitisationBoilerplateRemover(PageRepairer):
             return True
 
         want = set(self.kinds)
+        line_notices = _LINE_NOTICE_AT_START.match(flat) is not None or _LINE_NOTICE.search(flat) is not None
         if {"gutenberg_header", "gutenberg_footer"} & want:
             self._gutenberg(flat, starts, head_end, tail_start, add, want)
         if "google" in want:
             self._google(flat, head_end, tail_start, add)
-        if {"google_watermark", "microsoft_watermark"} & want and ("igit" in flat or "IGIT" in flat):
-            for m in _WATERMARK.finditer(flat):
+        if {"google_watermark", "microsoft_watermark"} & want and line_notices and ("igit" in flat or "IGIT" in flat):
+            for s, e, m in _from_line_starts(_WATERMARK, flat):
                 kind = "google_watermark" if m.group("google") else "microsoft_watermark"
                 if kind in want:
-                    add(m.start(), m.end(), kind)
-        if "internet_archive" in want and ("rchive" in flat or "RCHIVE" in flat):
+                    add(s, e, kind)
+        if "internet_archive" in want and line_notices and ("rchive" in flat or "RCHIVE" in flat):
             self._internet_archive(flat, add)
-        if "hathitrust" in want and _maybe_hathi(flat):
-            for m in _HATHI.finditer(flat):
-                add(m.start(), m.end(), "hathitrust")
-        if "nla_stamp" in want and "LIBRARY" in flat:
-            for m in _NLA.finditer(flat):
-                if m.group("aus") or m.group(0).lstrip().startswith("COMMONWEALTH"):
-                    end = m.end()
+        # (the notice's address, a rare "/", is looked for first: one fast scan instead of five)
+        if "hathitrust" in want and _HATHI_ADDRESS.search(flat) and _maybe_hathi(flat):
+            for s, e, _ in _from_line_starts(_HATHI, flat):
+                add(s, e, "hathitrust")
+        if "nla_stamp" in want and line_notices and "LIBRARY" in flat:
+            for s, end, m in _from_line_starts(_NLA, flat):
+                if m.group("aus") or flat[s:end].lstrip().startswith("COMMONWEALTH"):
                     slip = _NLA_SLIP.match(flat, end)
-                    add(m.start(), slip.end() if slip else end, "nla_stamp")
+                    add(s, slip.end() if slip else end, "nla_stamp")
         found.sort()
         return found
 
     # ------------------------------------------------------------------ Project Gutenberg
     def _gutenberg(self, flat, starts, head_end, tail_start, add, want) -> None:
         n = len(flat)
-        if not any(_has_pg_words(flat[lo:hi]) for lo, hi in ((0, head_end), (tail_start, n))):
+        if not any(_has_pg_words(flat, lo, hi) for lo, hi in ((0, head_end), (tail_start, n))):
             return
         # 1. the footer's own anchors ("End of the Project Gutenberg EBook", "*** END OF THIS ...")
         #    never occur in a header, so they bound where the header may end
@@ -380,7 +413,7 @@ class DigitisationBoilerplateRemover(PageRepairer):
         n = len(flat)
         regions = [(0, n)] if tail_start <= head_end else [(0, head_end), (tail_start, n)]
         for lo, hi in regions:
-            if "oogle" not in flat[lo:hi] and "OOGLE" not in flat[lo:hi]:
+            if flat.find("oogle", lo, hi) < 0 and flat.find("OOGLE", lo, hi) < 0:  # (no slice copies)
                 continue
             pos = lo
             while True:
@@ -407,17 +440,44 @@ class DigitisationBoilerplateRemover(PageRepairer):
 
     # ------------------------------------------------------------------ Internet Archive
     def _internet_archive(self, flat: str, add) -> None:
-        for m in _IA_MADE_AVAILABLE.finditer(flat):
-            add(m.start(), m.end(), "internet_archive")
-        for m in _IA_ANCHOR.finditer(flat):
-            if m.end() - m.start() > 250:  # not a stamp: the phrase inside running text
+        for s, e, _ in _from_line_starts(_IA_MADE_AVAILABLE, flat):
+            add(s, e, "internet_archive")
+        for s, e, _ in _from_line_starts(_IA_ANCHOR, flat):
+            if e - s > 250:  # not a stamp: the phrase inside running text
                 continue
-            add(m.start(), _ia_block_end(flat, m.end()), "internet_archive")
-        for m in _IA_URL_LINE.finditer(flat):
-            add(m.start(), m.end(), "internet_archive")
+            add(s, _ia_block_end(flat, e), "internet_archive")
+        for s, e, _ in _from_line_starts(_IA_URL_LINE, flat):
+            add(s, e, "internet_archive")
 
 
 # ====================================================================== helpers
+_AFTER_NEWLINE: dict[re.Pattern, re.Pattern] = {}
+
+
+def _from_line_starts(pattern: re.Pattern, flat: str) -> list[tuple[int, int, re.Match]]:
+    """The matches of a ``^``-anchored MULTILINE ``pattern`` in ``flat``, exactly as
+    ``pattern.finditer(flat)`` finds them, as ``(start, end, match)``.
+
+    Speed: ``re`` tries a ``^`` pattern at every position of the text; the same pattern behind a
+    literal ``"\\n"`` is only tried after the newlines (found by a fast literal scan), ~4x
+    faster on a book. A match at position 0 is looked for with the pattern itself; the match
+    objects of the others start at their ``"\\n"`` (``start`` does not).
+    """
+    after_newline = _AFTER_NEWLINE.get(pattern)
+    if after_newline is None:
+        if not pattern.pattern.startswith("^") or not pattern.flags & re.MULTILINE:
+            raise ValueError(f"not a ^-anchored multi-line pattern: {pattern.pattern[:40]!r}")
+        after_newline = _AFTER_NEWLINE[pattern] = re.compile("\n" + pattern.pattern[1:], pattern.flags)
+    found = []
+    pos = 0
+    m = pattern.match(flat)
+    if m:
+        found.append((m.start(), m.end(), m))
+        pos = m.end()
+    found.extend((m.start() + 1, m.end(), m) for m in after_newline.finditer(flat, pos))
+    return found
+
+
 def _page_starts(pages: list[str]) -> list[int]:
     starts, pos = [], 0
     for p in pages:
@@ -523,8 +583,9 @@ def _ia_block_end(flat: str, pos: int) -> int:
 _PG_WORDS = re.compile(r"gutenberg|e-?texts?\b|e-?books?\b|small\s+print", _I)
 
 
-def _has_pg_words(text: str) -> bool:
-    return "utenberg" in text or "UTENBERG" in text or "SMALL PRINT" in text
+def _has_pg_words(text: str, lo: int = 0, hi: int | None = None) -> bool:
+    """``text[lo:hi]`` names Project Gutenberg or its small print (searched in place, no copy)."""
+    return any(text.find(word, lo, hi) >= 0 for word in ("utenberg", "UTENBERG", "SMALL PRINT"))
 
 
 def _pg_dense(flat: str, start: int, end: int) -> bool:

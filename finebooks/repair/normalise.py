@@ -53,6 +53,10 @@ not depend on other repair modules.
 
 Measured precision and recall of the restoration, and the share of characters changed on
 clean text, are printed by ``benchmarks/eval_normalise.py``.
+
+Speed: one numpy pass over a book's UTF-16 code units tells which pages can change at all
+(``_page_hints``); the others (most pages of most books) are not scanned again, and ftfy is run
+only on the lines of a suspicious page that it can change. Same output as scanning every page.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from functools import lru_cache
 from itertools import combinations
 from typing import Literal
 
+import numpy as np
 from datatrove.data import Document
 
 from finebooks.repair.base import PageRepairer
@@ -121,6 +126,61 @@ _UNUSUAL_RE = re.compile(
     "[\x00-\x08\x0b\x0d-\x1f\x7f-\xa0\u1680\u180e\u2000-\u200d\u202f\u205f\u2060\u3000"
     "\ufb00-\ufb06\ufeff\ufffd\u017f]"
 )
+
+# per-page hints from one pass over a book's UTF-16 code units (see _page_hints): which of the
+# per-page tests can succeed. Each bit is exact or a superset; a page without any is unchanged.
+_H_UNUSUAL = 1  # exactly _UNUSUAL_RE
+_H_MARKER = 2  # the first character of a _MOJIBAKE_MARKERS entry (superset of the marker test)
+_H_C1 = 4  # exactly _C1_RE
+_H_NFC = 8  # a character that can make a text not NFC (superset of not is_normalized)
+_hint_table: np.ndarray | None = None
+
+
+def _nfc_risky(bmp: str) -> np.ndarray:
+    """BMP code units that can make a text not NFC: combining class > 0, NFC quick check "No"
+    (changed by NFC on their own) or "Maybe" (second character of a canonical two-character
+    decomposition, conjoining Hangul jamo), and surrogates (UTF-16 halves of other planes).
+    Without any of these, ``unicodedata.is_normalized("NFC", text)`` is true (the quick check
+    answers YES)."""
+    risky = np.fromiter(map(unicodedata.combining, bmp), np.int32, len(bmp)) != 0
+    for code, decomposition in enumerate(map(unicodedata.decomposition, bmp)):
+        if decomposition and not decomposition.startswith("<"):
+            parts = decomposition.split()
+            if len(parts) == 2:
+                risky[int(parts[1], 16)] = True
+            if unicodedata.normalize("NFC", bmp[code]) != bmp[code]:
+                risky[code] = True
+    risky[0x1100:0x1200] = True  # conjoining jamo (composed algorithmically)
+    risky[0xD800:0xE000] = True
+    return risky
+
+
+def _page_hints(pages: list[str]) -> list[int] | None:
+    """The hint bits of every page, from one pass over the book: encode to UTF-16, look up the
+    code units that can carry a bit (non-ASCII, DEL, controls) in a table (built on first use,
+    ~60 ms) and OR them per page. ``None`` when a page holds a ``\\f`` itself (pages could then
+    not be told apart)."""
+    global _hint_table
+    if _hint_table is None:
+        bmp = "".join(map(chr, range(0x10000)))
+        table = np.zeros(0x10000, np.uint8)
+        table[[m.start() for m in _UNUSUAL_RE.finditer(bmp)]] |= _H_UNUSUAL
+        table[[ord(marker[0]) for marker in _MOJIBAKE_MARKERS]] |= _H_MARKER
+        table[[m.start() for m in _C1_RE.finditer(bmp)]] |= _H_C1
+        table[_nfc_risky(bmp)] |= _H_NFC
+        _hint_table = table
+    units = np.frombuffer(("\f".join(pages) + "\f").encode("utf-16-le", "surrogatepass"), np.uint16)
+    ends = np.flatnonzero(units == 12)  # the "\f" after every page
+    if len(ends) != len(pages):
+        return None
+    # only non-ASCII, DEL and control code units can carry a bit: look those up (a few per cent)
+    at = np.flatnonzero((units > 126) | ((units < 32) & (units != 10)))
+    bits = _hint_table[units[at]]
+    hit = np.flatnonzero(bits)
+    hints = np.zeros(len(pages), np.uint8)
+    np.bitwise_or.at(hints, np.searchsorted(ends, at[hit]), bits[hit])  # page i ends at ends[i]
+    return hints.tolist()
+
 
 # ---------------------------------------------------------------------------- long s
 # Candidates are found from their f (a literal search, fast), then widened to the whole word:
@@ -359,7 +419,12 @@ class CharacterNormaliser(PageRepairer):
     # ------------------------------------------------------------------ book
     def repair_pages(self, pages: list[str], doc: Document | None) -> list[str]:
         counts: Counter = Counter()
-        out = [self.normalise(page, counts) for page in pages]
+        # one pass over the book tells which pages can change at all (most cannot)
+        hints = _page_hints(pages) if not self.unescape_html else None
+        if hints is None:
+            out = [self.normalise(page, counts) for page in pages]
+        else:
+            out = [self.normalise(page, counts, hint) if hint else page for page, hint in zip(pages, hints)]
         if self.f_for_long_s:
             out = self.restore_long_s_book(
                 out, counts, doc.metadata.get("language") if doc is not None else None
@@ -399,21 +464,23 @@ class CharacterNormaliser(PageRepairer):
         return restored
 
     # ------------------------------------------------------------------ page
-    def normalise(self, text: str, counts: Counter | None = None) -> str:
+    def normalise(self, text: str, counts: Counter | None = None, hint: int | None = None) -> str:
         """Normalise one page (or any text without page separators); add changes to ``counts``.
 
         Every part but the f-for-long-s restoration, which needs the whole book (see
-        :meth:`restore_long_s_book`).
+        :meth:`restore_long_s_book`). ``hint``: the page's bits from :func:`_page_hints` (they
+        replace the scans below), ``None`` to scan.
         """
         if counts is None:
             counts = Counter()
         # one cheap scan decides whether any single-character step has work on this page
-        unusual = _UNUSUAL_RE.search(text) is not None
+        unusual = _UNUSUAL_RE.search(text) is not None if hint is None else bool(hint & _H_UNUSUAL)
         if self.unescape_html or (self.mojibake and (unusual or not text.isascii())):
-            new = self._fix_mojibake(text, counts, unusual)
+            new = self._fix_mojibake(text, counts, unusual, hint)
             if new is not text:
-                text, unusual = new, _UNUSUAL_RE.search(new) is not None
+                text, unusual, hint = new, _UNUSUAL_RE.search(new) is not None, None
         if unusual:
+            hint = None  # the steps below may change the text: the hint no longer holds
             if self.control_chars:
                 if "\r" in text:
                     text, n = _CR_RE.subn("\n", text)
@@ -435,7 +502,8 @@ class CharacterNormaliser(PageRepairer):
             if self.long_s == "to_s" and LONG_S in text:
                 counts["long_s"] += text.count(LONG_S)
                 text = text.replace(LONG_S, "s")
-        if self.nfc and not text.isascii() and not unicodedata.is_normalized("NFC", text):
+        if self.nfc and not text.isascii() and (hint is None or hint & _H_NFC) \
+                and not unicodedata.is_normalized("NFC", text):
             new = unicodedata.normalize("NFC", text)
             counts["nfc"] += max(len(text) - len(new), 1)
             text = new
@@ -450,13 +518,12 @@ class CharacterNormaliser(PageRepairer):
         return new
 
     # ------------------------------------------------------------------ mojibake
-    def _fix_mojibake(self, text: str, counts: Counter, unusual: bool) -> str:
-        """ftfy on a page that shows mojibake (or HTML entities, when asked); else ``text`` itself."""
-        suspicious = (
-            self.mojibake
-            and (any(marker in text for marker in _MOJIBAKE_MARKERS) or (unusual and _C1_RE.search(text)))
-            and _MOJIBAKE_RE.search(text)
-        )
+    def _fix_mojibake(self, text: str, counts: Counter, unusual: bool, hint: int | None = None) -> str:
+        """ftfy on a page that shows mojibake (or HTML entities, when asked); else ``text`` itself.
+        ``hint`` (see :func:`_page_hints`) skips the marker and C1 scans where they cannot match."""
+        markers = (hint is None or hint & _H_MARKER) and any(marker in text for marker in _MOJIBAKE_MARKERS)
+        c1 = unusual and (_C1_RE.search(text) if hint is None else hint & _H_C1)
+        suspicious = self.mojibake and (markers or c1) and _MOJIBAKE_RE.search(text)
         entities = self.unescape_html and "&" in text and _HTML_ENTITY_RE.search(text)
         if not (suspicious or entities):
             return text
@@ -576,6 +643,22 @@ def _ftfy_config(fix_encoding: bool, unescape_html: bool):
 
 
 def _ftfy_fix(text: str, fix_encoding: bool, unescape_html: bool) -> str:
+    """``ftfy.fix_text`` with our configuration, called only on the lines it can change.
+
+    ftfy fixes a text line by line (segments ending in ``"\\n"``, each fixed on its own), and with
+    this configuration a pure-ASCII line without an escape character (or ``&``, when unescaping
+    HTML) comes back unchanged: its encoding fix returns ASCII as it is, and the other fixes need
+    C1 controls, surrogates, ``\\x1b[`` or an entity. Skipping those lines gives the same text
+    (a page of a clean novel is mostly ASCII lines) at a fraction of the cost."""
     import ftfy
 
-    return ftfy.fix_text(text, _ftfy_config(fix_encoding, unescape_html))
+    config = _ftfy_config(fix_encoding, unescape_html)
+    segments = text.split("\n")
+    last = len(segments) - 1
+    for i, segment in enumerate(segments):
+        if not segment.isascii() or "\x1b" in segment or (unescape_html and "&" in segment):
+            fixed = ftfy.fix_text(segment + "\n" if i < last else segment, config)
+            segments[i] = fixed[:-1] if i < last and fixed.endswith("\n") else fixed
+            if i < last and not fixed.endswith("\n"):  # ftfy touched the line end: whole text
+                return ftfy.fix_text(text, config)
+    return "\n".join(segments)
