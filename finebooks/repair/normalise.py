@@ -238,18 +238,18 @@ def wordfreq_language(language: str | None) -> str | None:
     return code if code in _wordfreq_languages() else None
 
 
-@lru_cache(maxsize=1)
 def _wordfreq_languages() -> frozenset[str]:
-    import wordfreq
+    from finebooks.wordlists import available_languages
 
-    return frozenset(wordfreq.available_languages("best"))
+    return available_languages()
 
 
-@lru_cache(maxsize=16)
-def _frequencies(lang: str) -> dict[str, float]:
-    import wordfreq
+def _frequencies(lang: str):
+    """wordfreq's "best" frequencies (:mod:`finebooks.wordlists`: cached arrays, the same values as
+    ``wordfreq.get_frequency_dict``; the object :mod:`finebooks.repair.lexicon` uses too)."""
+    from finebooks.repair.lexicon import _frequencies as shared
 
-    return wordfreq.get_frequency_dict(lang, "best")
+    return shared(lang)
 
 
 @lru_cache(maxsize=1 << 20)

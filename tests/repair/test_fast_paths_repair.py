@@ -347,14 +347,19 @@ def test_line_key_and_grams_match_the_reference():
         assert rh_module._grams(line) == _reference_grams(line), line
 
 
-def test_lexicon_shares_wordfreq_cache():
+def test_lexicon_shares_one_word_list_with_normalise():
     import wordfreq
 
-    from finebooks.repair import lexicon
+    from finebooks import wordlists
+    from finebooks.repair import lexicon, normalise
 
-    # the same dict object normalise and charlm get: loaded once per process, not twice
-    assert lexicon._frequencies("en") is wordfreq.get_frequency_dict("en", "best")
-    assert lexicon._frequencies("en") == wordfreq.get_frequency_dict("en")
+    # one object per language for lexicon and normalise: loaded once per process, not twice
+    assert lexicon._frequencies("en") is wordlists.frequencies("en")
+    assert normalise._frequencies("en") is lexicon._frequencies("en")
+    ref = wordfreq.get_frequency_dict("en", "best")
+    assert len(lexicon._frequencies("en")) == len(ref)
+    for word in ["the", "shoulder", "zymurgy", "ſhoulder", "notaword", "Straße", ""]:
+        assert lexicon._frequencies("en").get(word) == ref.get(word), word
 
 
 def test_fast_paths_match_reference_on_trove_books(shared_data, monkeypatch):
