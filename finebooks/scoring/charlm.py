@@ -179,9 +179,9 @@ def _strip_marks(ch: str) -> str:
 
 def lexicon_codes(lang: str) -> tuple[str, ...]:
     """wordfreq languages that stand for ``lang`` (itself, its fallback union, or none)."""
-    import wordfreq
+    from finebooks.wordlists import available_languages
 
-    available = wordfreq.available_languages("best")
+    available = available_languages()  # wordfreq's "best" languages, without importing wordfreq
     if lang in available:
         return (lang,)
     return tuple(c for c in FALLBACK_LEXICONS.get(lang, ()) if c in available)
