@@ -68,8 +68,9 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 from functools import lru_cache
-from itertools import pairwise
+from itertools import compress, pairwise
 
+import numpy as np
 from datatrove.data import Document
 
 from finebooks.repair.base import PageRepairer
@@ -100,9 +101,11 @@ _GATHERINGS = (4, 8, 12, 16, 24, 32)
 _NON_LETTERS = re.compile(r"[\W\d_]+", re.UNICODE)
 _EDGE_NUMBER = re.compile(r"^\W*(?P<a>[0-9][0-9OoIlSZ]{0,3})\b|\b(?P<b>[0-9OoIlSZ]{0,3}[0-9])\W*$")
 _DIGITS = re.compile(r"\d+")
+_ASCII_DIGIT = re.compile(r"[0-9]")  # _EDGE_NUMBER needs one
 _WORD_BREAK = re.compile(r"[^\W\d_][-\u00ad¬]$")  # a line ending inside a word: text, not a head
 _BREAK_MARKS = "-\u00ad¬"  # the last character of every _WORD_BREAK match (a cheap test first)
 _ITEM_MARK = re.compile(r"(?:\d{1,3}[.)]|\(\w{1,3}\)|[*†‡§¶])\s")
+_ITEM_FIRST = "(*†‡§¶"  # the first character of an _ITEM_MARK match, besides a digit (\d)
 _ALNUM = re.compile(r"[^\W_]", re.UNICODE)
 _THREE_ALNUM = re.compile(r"[^\W_](?:[\W_]*[^\W_]){2}", re.UNICODE)  # more than a speck of noise
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
@@ -138,14 +141,20 @@ def _is_heading(key: str) -> bool:
         return True
     if " " in key or len(key) < 4:
         return False
-    return any(_edit_distance_le1(key, w) for n in (len(key) - 1, len(key), len(key) + 1)
-               for w in _HEADING_BY_LENGTH.get(n, ()))
+    # within one edit of a heading word of 4+ letters (``_edit_distance_le1``), by set look-ups:
+    # the key is such a word less a letter, a letter of the key is one too many, or the two
+    # differ in one letter (the same key with that letter as "\0"; keys hold no "\0")
+    if key in _HEADING_DELETIONS:
+        return True
+    for i in range(len(key)):
+        if key[:i] + key[i + 1 :] in _HEADING4 or key[:i] + "\0" + key[i + 1 :] in _HEADING_SUBSTITUTIONS:
+            return True
+    return False
 
 
-_HEADING_BY_LENGTH: dict[int, list[str]] = {}
-for _w in sorted(HEADING_WORDS):
-    if len(_w) >= 4:
-        _HEADING_BY_LENGTH.setdefault(len(_w), []).append(_w)
+_HEADING4 = frozenset(w for w in HEADING_WORDS if len(w) >= 4)
+_HEADING_DELETIONS = frozenset(w[:i] + w[i + 1 :] for w in _HEADING4 for i in range(len(w)))
+_HEADING_SUBSTITUTIONS = frozenset(w[:i] + "\0" + w[i + 1 :] for w in _HEADING4 for i in range(len(w)))
 
 
 def _roman_value(token: str) -> int | None:
@@ -168,9 +177,11 @@ def parse_page_number(line: str) -> tuple[int, str] | None:
     real digit is present. Roman numbers must be well formed and in one case (``xii``, ``XII``).
     """
     m = _BARE_NUMBER.fullmatch(line)
-    if not m:
-        return None
-    tok = m.group("tok")
+    return _token_number(m.group("tok")) if m else None
+
+
+def _token_number(tok: str) -> tuple[int, str] | None:
+    """The page number a ``_BARE_NUMBER`` token stands for (see :func:`parse_page_number`)."""
     if any(c.isdigit() for c in tok):
         digits = tok.translate(_DIGIT_FIX)
         return (int(digits), "arabic") if digits.isdigit() and int(digits) > 0 else None
@@ -200,13 +211,170 @@ def line_key(line: str) -> str:
     return " ".join([t for t in _WORD3.findall(line.lower()) if t.strip("ivxlcdm")])
 
 
+# ------------------------------------------------------------- edge lines, all at once
+# ``line_key`` costs a few microseconds a line (a Unicode regex and a loop over its tokens), the
+# number, item and word-break patterns about a microsecond each, and a book has thousands of
+# edge lines. ``_edge_analysis`` computes the keys of all of a book's edge lines at once with
+# numpy, over the UTF-16 code units of the lines joined by newlines (lower-case them, find the
+# runs of letters, keep the runs of 3+ letters that are not all roman digits, join each line's
+# runs by a space), and the cheap facts that tell which lines need a pattern at all. The
+# per-character tables cover the Basic Multilingual Plane and are built on first use; lines
+# with a character beyond it take the per-line functions.
+_BMP_TABLES: tuple[np.ndarray, ...] | None = None
+#: bit ``ord(c) - 97`` set for the roman digits ``ivxlcdm``
+_ROMAN_BITS = np.uint32(sum(1 << (ord(c) - 97) for c in "ivxlcdm"))
+# characters whose ``str.lower()`` is not a per-character table look-up: U+0130 lower-cases to
+# two characters, capital sigma to final or medial sigma depending on its neighbours
+_LOWER_CONTEXT = ("\u0130", "\u03a3")
+
+
+def _bmp_tables() -> tuple[np.ndarray, ...]:
+    """For each BMP code point: its lower case; whether it is a letter (``[^\\W\\d_]``, as
+    ``_WORD3`` sees it); white space (``\\s``); the first character of an ``_ITEM_MARK`` (a
+    decimal digit ``\\d``, or one of ``_ITEM_FIRST``). Built once, on first use."""
+    global _BMP_TABLES
+    if _BMP_TABLES is None:
+        bmp = "".join(map(chr, range(0x10000)))
+        no_context = bmp
+        for ch in _LOWER_CONTEXT:
+            no_context = no_context.replace(ch, "\0")  # never looked up (lines with them take line_key)
+        lower = np.frombuffer(no_context.lower().encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+        tables = [lower]
+        for pattern in (r"[^\W\d_]+", r"\s+", r"\d+"):
+            table = np.zeros(0x10000, dtype=bool)
+            for m in re.finditer(pattern, bmp):
+                table[m.start() : m.end()] = True
+            tables.append(table)
+        tables[3][[ord(ch) for ch in _ITEM_FIRST]] = True
+        _BMP_TABLES = tuple(tables)
+    return _BMP_TABLES
+
+
+class _EdgeAnalysis:
+    """What ``_edge_analysis`` found about each of a list of lines."""
+
+    __slots__ = ("keys", "length", "maybe_break", "maybe_item", "maybe_number")
+
+    def __init__(self, keys, length, maybe_number, maybe_item, maybe_break):
+        self.keys: list[str] = keys  # line_key of each line
+        self.length: np.ndarray = length  # characters
+        # indices of the lines that may match _BARE_NUMBER, _ITEM_MARK, _WORD_BREAK: the others
+        # cannot (too many characters besides white space; wrong first or last character)
+        self.maybe_number: list[int] = maybe_number
+        self.maybe_item: list[int] = maybe_item
+        self.maybe_break: list[int] = maybe_break
+
+
+def _line_keys(texts: list[str]) -> list[str]:
+    """``[line_key(t) for t in texts]`` (``texts`` hold no newline), computed at once."""
+    return _edge_analysis(texts).keys
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenated ``range(s, s + n)`` of the given starts and lengths."""
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+    return offsets + np.arange(len(offsets))
+
+
+def _edge_analysis(texts: list[str]) -> _EdgeAnalysis:
+    """Keys and cheap facts of ``texts`` (lines: no newline in them), all at once."""
+    n_lines = len(texts)
+    if not n_lines:
+        return _EdgeAnalysis([], np.zeros(0, dtype=np.int64), [], [], [])
+    joined = "\n".join(texts + [""])  # each line ends with a newline
+    code = np.frombuffer(joined.encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
+    high = np.flatnonzero(code >= 128)
+    high_code = code[high]
+    if len(high) and np.any((high_code >= 0xD800) & (high_code < 0xE000)):  # beyond the BMP: rare
+        every = list(range(n_lines))
+        return _EdgeAnalysis([line_key(t) for t in texts], np.array([len(t) for t in texts]), every, every, every)
+    lower_table, letter_table, space_table, item_first_table = _bmp_tables()
+    ends = np.flatnonzero(code == 10)  # ends[i]: the newline after line i
+    starts = np.empty(n_lines, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    length = ends - starts
+    # _BARE_NUMBER: at most 13 characters besides white space (2 + 9 + 2). White space is
+    # mostly " ": count those per line, and take every line with another white space character
+    spaces = np.zeros(len(code) + 1, dtype=np.int32)
+    np.cumsum(code == 32, out=spaces[1:])
+    number = length - (spaces[ends] - spaces[starts]) <= 13
+    other = np.flatnonzero(code < 32)  # ASCII white space but " " is below 32 (\t \v \f \r \x1c-\x1f)
+    other = other[code[other] != 10]
+    if len(high):
+        other = np.concatenate((other, high[space_table[high_code]]))
+    number[np.searchsorted(ends, other)] = True
+    # _ITEM_MARK: a first character that is a decimal digit, "(" or a footnote mark;
+    # _WORD_BREAK: a last character that is a hyphen or "¬"
+    nonempty = length > 0
+    first = code[np.minimum(starts, len(code) - 1)]
+    last = code[ends - 1]
+    breaks = np.zeros(n_lines, dtype=bool)
+    for mark in _BREAK_MARKS:
+        breaks |= last == ord(mark)
+    facts = (length, np.flatnonzero(number).tolist(), np.flatnonzero(item_first_table[first] & nonempty).tolist(),
+             np.flatnonzero(breaks & nonempty).tolist())
+    if any(ch in joined for ch in _LOWER_CONTEXT):
+        return _EdgeAnalysis([line_key(t) for t in texts], *facts)
+    # letters, lower-cased: an ASCII letter has (code | 32) - 97 < 26; the others from the tables
+    low = code | 32
+    rel = low - 97  # (wraps round below "a")
+    letter = rel < 26
+    roman = np.right_shift(_ROMAN_BITS, rel & 31) & 1  # (meaningful for ASCII letters only)
+    if len(high):
+        low_high = lower_table[high_code]
+        low[high] = low_high
+        letter[high] = letter_table[low_high]
+        roman[high] = 0  # no ASCII letter (U+212A, Kelvin, lower-cases to "k": no roman digit)
+    # runs of letters: [run_starts[i], run_ends[i]); every line ends with a newline, so every run ends
+    n = len(code)
+    edge = np.empty(n + 1, dtype=bool)
+    edge[0] = letter[0]
+    edge[n] = False
+    np.not_equal(letter[1:], letter[:-1], out=edge[1:n])
+    bounds = np.flatnonzero(edge)
+    run_starts, run_ends = bounds[0::2], bounds[1::2]
+    run_length = run_ends - run_starts
+    # keep the runs of 3+ letters with a letter that is not a roman digit
+    not_roman = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(letter > (roman == 1), out=not_roman[1:])
+    keep = (run_length >= 3) & (not_roman[run_ends] > not_roman[run_starts])
+    # the text of the keys: the kept runs, each followed by a space (on the character after it,
+    # unless that is the newline), and the newlines; " \n" after a line's last run becomes "\n"
+    take = letter  # (the letters are not needed any more)
+    drop = ~keep
+    take[_ranges(run_starts[drop], run_length[drop])] = False
+    after = run_ends[keep]
+    take[after] = True
+    take[ends] = True
+    low[after] = 32
+    low[ends] = 10
+    keys = low[take].tobytes().decode("utf-16-le").replace(" \n", "\n").split("\n")
+    keys.pop()  # after the last newline
+    return _EdgeAnalysis(keys, *facts)
+
+
 def _grams(key: str) -> frozenset[str]:
     s = f" {key} "
     return frozenset([s[i : i + 3] for i in range(len(s) - 2)])
 
 
-def _dice(a: frozenset[str], b: frozenset[str]) -> float:
-    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+def _gram_codes(keys: list[str]) -> list[frozenset[int]]:
+    """``_grams`` of each key, with each 3-gram coded as a number (its three code points, 21 bits
+    each): the same sets up to that one-to-one coding, so the same sizes, intersections and Dice
+    similarities. Computed for all the keys at once with numpy: building each key's 3-gram
+    strings one by one costs several microseconds a key."""
+    if not keys:
+        return []
+    padded = [f" {key} " for key in keys]
+    code = np.frombuffer("".join(padded).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    flat = ((code[:-2] << 42) | (code[1:-1] << 21) | code[2:]).tolist()  # 3-grams at every offset
+    out = []
+    pos = 0
+    for s in padded:  # a key's 3-grams start at its first len(s) - 2 offsets
+        out.append(frozenset(flat[pos : pos + len(s) - 2]))
+        pos += len(s)
+    return out
 
 
 def _edit_distance_le1(a: str, b: str) -> bool:
@@ -231,7 +399,7 @@ class _Cand:
 
     def __init__(self, page: int, line: int, side: int, rank: int, raw: str):
         self.page = page  # 0-based page index
-        self.line = line  # index in page.split("\n")
+        self.line = line  # index in page.split("\n"); negative: from the end (foot lines)
         self.side = side  # 0: top of the page, 1: foot
         self.rank = rank  # 0 = outermost non-blank line on its side
         self.raw = raw
@@ -336,65 +504,87 @@ class RunningHeadRemover(PageRepairer):
         self._touch_edge(by_page)
         if self.remove_catchwords:
             self._catchwords(by_page)
+        n_lines: dict[int, int] = {}  # foot lines are indexed from the end of their page
         for c in cands:
             if c.kind:
-                result[c.page][c.line] = c.kind
+                line = c.line
+                if line < 0:
+                    if c.page not in n_lines:
+                        n_lines[c.page] = pages[c.page].count("\n") + 1
+                    line += n_lines[c.page]
+                result[c.page][line] = c.kind
         return result
 
     # ------------------------------------------------------------------ candidates
     def _candidates(self, pages: list[str]) -> tuple[list[_Cand], list[tuple[list[_Cand], list[_Cand]]]]:
+        """The edge lines of every page (``by_page[p] = (top, foot)``, each in rank order), with
+        their page numbers and keys.
+
+        Only the lines near the edges are looked at (found with ``str.find`` / ``rfind`` from
+        each end, not by splitting the whole page; foot lines are indexed from the end of the
+        page), and their keys, with the facts that tell which lines need the number, item and
+        word-break patterns at all, are computed for all of them at once (:func:`_edge_analysis`).
+        """
         k = self.max_lines_from_edge
+        max_chars = self.max_head_chars
+        bare = _BARE_NUMBER.fullmatch
+        item = _ITEM_MARK.match
         cands: list[_Cand] = []
         by_page: list[tuple[list[_Cand], list[_Cand]]] = []
         for p, page in enumerate(pages):
             if not page.strip():
                 by_page.append(([], []))
                 continue
-            lines = page.split("\n")
-            top: list[int] = []
-            for i, ln in enumerate(lines):
-                if ln.strip():
-                    top.append(i)
-                    if len(top) == k:
-                        break
-            bottom: list[int] = []
-            for i in range(len(lines) - 1, -1, -1):
-                if lines[i].strip():
-                    bottom.append(i)
-                    if len(bottom) == k:
-                        break
+            top = _top_lines(page, k)
+            bottom = _bottom_lines(page, k)
             # a line within reach of both edges belongs to the nearer one (ties: top)
-            top_c, bot_c = [], []
-            for r, i in enumerate(top):
-                if i in bottom and bottom.index(i) < r:
-                    continue
-                top_c.append(_Cand(p, i, 0, r, lines[i]))
-            for r, i in enumerate(bottom):
-                if i in top and top.index(i) <= r:
-                    continue
-                bot_c.append(_Cand(p, i, 1, r, lines[i]))
+            if top[-1][2] < bottom[-1][2]:  # the usual page: the two edges do not meet
+                top_c = [_Cand(p, i, 0, r, raw) for r, (i, raw, _) in enumerate(top)]
+                bot_c = [_Cand(p, i, 1, r, raw) for r, (i, raw, _) in enumerate(bottom)]
+            else:  # a short page: the same lines, by their index from the top
+                top_i = [i for i, _, _ in top]
+                bot_i = [page.count("\n", 0, pos) for _, _, pos in bottom]
+                top_c = [_Cand(p, i, 0, r, raw) for r, (i, raw, _) in enumerate(top)
+                         if not (i in bot_i and bot_i.index(i) < r)]
+                bot_c = [_Cand(p, i, 1, r, raw) for r, (i, (_, raw, _)) in enumerate(zip(bot_i, bottom))
+                         if not (i in top_i and top_i.index(i) <= r)]
             by_page.append((top_c, bot_c))
-            cands.extend(top_c)
-            cands.extend(bot_c)
-        for c in cands:
-            c.number = parse_page_number(c.text)
-            if c.number is None:
-                c.noisy = _noisy_number(c.text)
-                # a footnote or a numbered item ("1. Reisen auf den ...", "* See ...") is text,
-                # however often it cites the same source; so is a line broken by a hyphen
-                if (len(c.text) <= self.max_head_chars and not _ITEM_MARK.match(c.text)
-                        and not (c.text[-1:] in _BREAK_MARKS and _WORD_BREAK.search(c.text))):
-                    c.key = line_key(c.text)
+            cands += top_c
+            cands += bot_c
+        texts = [c.text for c in cands]
+        facts = _edge_analysis(texts)
+        keyed = (facts.length <= max_chars).tolist()
+        for i in facts.maybe_number:
+            c = cands[i]
+            m = bare(c.text)
+            if m is not None:
+                tok = m.group("tok")
+                c.number = _token_number(tok)
+                if c.number is not None:
+                    keyed[i] = False
+                    continue
+                digits = tok.translate(_DIGIT_FIX)
+                c.noisy = digits if digits.isdigit() else None  # _noisy_number
+        # a footnote or a numbered item ("1. Reisen auf den ...", "* See ...") is text, however
+        # often it cites the same source; so is a line broken by a hyphen
+        for i in facts.maybe_item:
+            if keyed[i] and item(texts[i]):
+                keyed[i] = False
+        for i in facts.maybe_break:
+            if keyed[i] and _WORD_BREAK.search(texts[i]):
+                keyed[i] = False
+        for c, key in compress(zip(cands, facts.keys), keyed):
+            c.key = key
         return cands, by_page
 
     # ------------------------------------------------------------------ running heads / feet
     def _running_lines(self, pages: list[str], cands: list[_Cand], by_page) -> None:
-        heads = [c for c in cands if c.number is None and len(c.key.replace(" ", "")) >= 3]
+        heads = [c for c in cands if c.key and c.number is None]  # (a key is empty or has 3+ letters)
         if len(heads) < self.min_repeats:
             return
         clusters = self._cluster(heads)
         first_page = next(p for p, page in enumerate(pages) if page.strip())
-        text_lower: str | None = None
+        book = _BookText(pages)  # built lazily: most books never need it
         for members in clusters:
             # chapter openings (CHAPTER I., CHAPTER II., ...): a heading word with a new number
             # each time; a running head made of one (LETTER XII. over the pages of that letter)
@@ -414,9 +604,7 @@ class RunningHeadRemover(PageRepairer):
                 continue
             # the same lines away from the page edges: body text that happens to repeat (a
             # speaker's name in a play, a psalm heading)
-            if text_lower is None:
-                text_lower = "\n".join(pages).lower()
-            if self._inside(text_lower, members) >= max(2, 0.2 * len(members)):
+            if self._inside(book, members) >= max(2, 0.2 * len(members)):
                 continue
             # in a run of pages, or (a short book, heads that skip many pages) in capitals
             if not self._in_runs(members) and sum(map(_looks_like_head, members)) < 0.8 * len(members):
@@ -431,93 +619,108 @@ class RunningHeadRemover(PageRepairer):
                 c.kind = "running_head" if c.side == 0 else "running_foot"
         # the title page and other front matter before the first numbered page are not headed by
         # the running title they share (a foot, such as a library stamp, may be on every page)
-        numbered = [c.page for c in cands if c.rank == 0 and c.number and c.number[0] <= c.page + 3]
-        numbered += [c.page for c in cands if c.kind and _edge_number(c.text)]
-        if numbered:
-            start = min(numbered)
-        else:  # no page numbers at all: heads start with the first full page of text
-            full = [p for p, (top, bottom) in enumerate(by_page) if p > first_page and _n_lines(pages[p]) >= 10]
-            start = full[0] if full else first_page + 1
+        # (the first numbered page: cands are in page order)
+        start = next((c.page for c in cands if (c.rank == 0 and c.number and c.number[0] <= c.page + 3)
+                      or (c.kind and _edge_number(c.text))), None)
+        if start is None:  # no page numbers at all: heads start with the first full page of text
+            start = next((p for p in range(first_page + 1, len(pages)) if _n_lines(pages[p]) >= 10), first_page + 1)
         for c in cands:
-            if c.kind and c.side == 0 and c.page < start:
+            if c.page >= start:
+                break
+            if c.kind and c.side == 0:
                 c.kind = None
-        self._head_slots(cands, start)
+        self._head_slots(by_page, start)
 
-    def _inside(self, text_lower: str, members: list[_Cand]) -> int:
-        """How many lines of the book away from the page edges have a member's key."""
+    def _inside(self, book: _BookText, members: list[_Cand]) -> int:
+        """How many lines of the book away from the page edges have a member's key.
+
+        The lines of the (lower-cased) book that contain the key's longest word, are no longer
+        than ``longest`` and have one of the members' keys, less the members themselves.
+        """
         keys = {c.key for c in members}
         word = max(Counter(c.key for c in members).most_common(1)[0][0].split(), key=len)
         longest = min(self.max_head_chars, max(len(c.raw) for c in members) + 10)
-        found = 0
-        pos = text_lower.find(word)
-        while pos >= 0:
-            start = text_lower.rfind("\n", 0, pos) + 1
-            end = text_lower.find("\n", pos)
-            end = len(text_lower) if end < 0 else end
-            if end - start <= longest and line_key(text_lower[start:end]) in keys:
-                found += 1
-            pos = text_lower.find(word, end)
         at_edges = sum(1 for c in members if word in c.raw.lower())
-        return found - at_edges
+        return book.count_lines(word, longest, keys) - at_edges
 
     def _cluster(self, heads: list[_Cand]) -> list[list[_Cand]]:
         """Group candidates whose keys are equal or similar (3-gram Dice).
 
         A running head repeats *exactly* at least now and then, so clusters grow from seeds, the
         keys seen on two pages or more (most frequent first); every other key joins the most
-        similar seed cluster, found through blocking tokens (words, key prefix and suffix), or
-        none. The comparisons are few: seeds are a handful of heads plus coincidences.
+        similar seed cluster, found through blocking tokens (words of 4+ letters, the key's first
+        and last three letters), or none. The comparisons are few: seeds are a handful of heads
+        plus coincidences, and each distinct key is looked at once.
         """
-        counts = Counter(c.key for c in heads)
-        seeds = [k for k, n in counts.most_common() if n >= 2]
+        counts = Counter([c.key for c in heads])
+        # most frequent first, ties in order of first occurrence (Counter.most_common's order)
+        seeds = sorted([k for k, n in counts.items() if n >= 2], key=counts.__getitem__, reverse=True)
         if not seeds:
             return []
-        reps: list[frozenset[str]] = []  # 3-grams of each cluster's first seed
-        blocks: dict[str, list[int]] = {}
+        similarity = self.similarity
+        ratio = similarity / (2 - similarity)  # Dice >= s needs |A| / |B| >= s / (2 - s)
+        # 3-grams as numbers (_gram_codes: the same sets, built at once for many keys)
+        reps: list[frozenset[int]] = []  # 3-grams of each cluster's first seed
+        # blocking tokens (``_block_tokens``) -> clusters: words, first and last three letters
+        # (keys are runs of 3+ letters joined by spaces, so ``key[:3]`` is the first three letters)
+        by_word: dict[str, list[int]] = {}
+        by_prefix: dict[str, list[int]] = {}
+        by_suffix: dict[str, list[int]] = {}
         cluster_of: dict[str, int] = {}
-        ratio = self.similarity / (2 - self.similarity)  # Dice >= s needs |A| / |B| >= s / (2 - s)
 
-        def best_cluster(key: str) -> tuple[int, frozenset[str] | None, set[str]]:
-            tokens = self._block_tokens(key)
-            near = {j for t in tokens for j in blocks.get(t, ())}
+        def best_cluster(key: str, words: list[str], grams: frozenset[int]) -> int:
+            near = set(by_prefix.get(key[:3], ()))
+            near.update(by_suffix.get(key[-3:], ()))
+            for w in words:
+                if w in by_word:
+                    near.update(by_word[w])
             if not near:
-                return -1, None, tokens
-            grams = _grams(key)
+                return -1
             n = len(grams)
-            best, best_sim = -1, self.similarity
+            best, best_sim = -1, similarity
             for j in sorted(near):
-                m = len(reps[j])
+                rep = reps[j]
+                m = len(rep)
                 if min(n, m) < ratio * max(n, m):
                     continue
-                sim = _dice(grams, reps[j])
+                sim = 2 * len(grams & rep) / (n + m)  # Dice similarity (both sets are non-empty)
                 if sim > best_sim or (sim == best_sim and best < 0):
                     best, best_sim = j, sim
-            return best, grams, tokens
+            return best
 
-        for key in seeds:
-            j, grams, tokens = best_cluster(key)
+        for key, grams in zip(seeds, _gram_codes(seeds)):
+            words = [w for w in key.split(" ") if len(w) >= 4]
+            j = best_cluster(key, words, grams)
             if j < 0:
                 j = len(reps)
-                reps.append(grams or _grams(key))
-                for t in tokens:
-                    blocks.setdefault(t, []).append(j)
+                reps.append(grams)
+                for w in set(words):
+                    by_word.setdefault(w, []).append(j)
+                by_prefix.setdefault(key[:3], []).append(j)
+                by_suffix.setdefault(key[-3:], []).append(j)
             cluster_of[key] = j
-        members: list[list[_Cand]] = [[] for _ in reps]
-        # a key much longer or shorter than every seed cannot reach the similarity (most body
-        # lines at the page edges are longer than any head): skip it without building its tokens
+        # every other key: most are body lines at the page edges. A key much longer or shorter
+        # than every seed cannot reach the similarity (most body lines are longer than any
+        # head); nor can one that shares no blocking token with a seed (three set look-ups).
         longest = max(map(len, seeds)) / ratio + 2
         shortest = min(map(len, seeds)) * ratio - 2
-        for c in heads:
-            j = cluster_of.get(c.key)
-            if j is None:
-                n = len(c.key)
-                j = cluster_of[c.key] = best_cluster(c.key)[0] if shortest <= n <= longest else -1
+        word_keys = by_word.keys()
+        others = [key for key, n in counts.items() if n == 1 and shortest <= len(key) <= longest
+                  and (key[:3] in by_prefix or key[-3:] in by_suffix or not word_keys.isdisjoint(key.split(" ")))]
+        for key, grams in zip(others, _gram_codes(others)):
+            j = best_cluster(key, key.split(" "), grams)
             if j >= 0:
-                members[j].append(c)
+                cluster_of[key] = j
+        # members in the order of ``heads`` (the first member's key and tie orders matter)
+        members: list[list[_Cand]] = [[] for _ in reps]
+        for c in [c for c in heads if c.key in cluster_of]:
+            members[cluster_of[c.key]].append(c)
         return [m for m in members if len(m) >= self.min_repeats]
 
     @staticmethod
     def _block_tokens(key: str) -> set[str]:
+        """The blocking tokens of a key: its words of 4+ letters, ``<`` + its first three
+        letters, ``>`` + its last three (``_cluster`` keeps them in three tables instead)."""
         flat = key.replace(" ", "")
         tokens = {w for w in key.split(" ") if len(w) >= 4}
         tokens.add("<" + flat[:3])
@@ -526,7 +729,7 @@ class RunningHeadRemover(PageRepairer):
 
     def _in_runs(self, members: list[_Cand]) -> list[_Cand]:
         """Members that lie in runs of >= min_repeats pages with gaps <= max_gap."""
-        members = sorted(members, key=lambda c: (c.page, c.line))
+        members = sorted(members, key=lambda c: (c.page, c.side, c.line))  # (foot lines: index < 0)
         out: list[_Cand] = []
         run: list[_Cand] = []
         pages_in_run: set[int] = set()
@@ -553,14 +756,15 @@ class RunningHeadRemover(PageRepairer):
                 near.update((a, b))
         return [c for c in members if c.page in near]
 
-    def _head_slots(self, cands: list[_Cand], start: int) -> None:
+    def _head_slots(self, by_page, start: int) -> None:
         """Heads too rare to repeat (a recto head naming a short chapter), in a book that heads
         (nearly) every page: the outermost line of a page in the span of the book's running
         heads, when it looks like one (short, in capitals, not a chapter heading)."""
         for side in (0, 1):
             kind = "running_head" if side == 0 else "running_foot"
-            outer = {c.page: c for c in cands if c.side == side and c.rank == 0}
-            headed = sorted(p for p, c in outer.items() if c.kind == kind)
+            # page -> its outermost line on this side (sides are in rank order), in page order
+            outer = {p: sides[side][0] for p, sides in enumerate(by_page) if sides[side] and sides[side][0].rank == 0}
+            headed = [p for p, c in outer.items() if c.kind == kind]
             if len(headed) < self.min_repeats:
                 continue
             # pages that could carry a head: chapter openings (CHAPTER II.) carry none
@@ -569,7 +773,7 @@ class RunningHeadRemover(PageRepairer):
                 continue
             # outwards from the heads, as long as heads keep coming (the book may begin or end
             # with short chapters whose recto heads never repeat), not before ``start``
-            for order in (sorted(outer), sorted(outer, reverse=True)):
+            for order in (list(outer), list(reversed(outer))):
                 last = headed[0] if order[0] <= headed[0] else headed[-1]
                 for p in order:
                     if p < start or abs(p - last) > self.max_gap:
@@ -626,7 +830,8 @@ class RunningHeadRemover(PageRepairer):
         front_end = min(supported["arabic"]) if supported["arabic"] else max(8, n_pages // 10)
         # a page edge holding several roman numbers is a list (a table of contents)
         crowded = Counter((c.page, c.side) for c in cands if c.number is not None and c.number[1] == "roman")
-        for c in cands:
+        # (a line with neither a number nor a noisy one is no page number: not looked at)
+        for c in [c for c in cands if c.number is not None or c.noisy]:
             if c.kind or (crowded[(c.page, c.side)] > 1 and c.number and c.number[1] == "roman"):
                 continue
             if c.number is not None:
@@ -657,10 +862,8 @@ class RunningHeadRemover(PageRepairer):
     def _numbered_heads(self, cands: list[_Cand], evidence: dict) -> None:
         """Short edge lines carrying the page's own number, in a book with numbered heads."""
         numbered = sum(1 for c in cands if c.kind in ("running_head", "running_foot") and _edge_number(c.text))
-        for c in cands:
-            if c.kind or c.rank or not c.key:
-                continue
-            v = _edge_number(c.text)
+        for c in [c for c in cands if not (c.kind or c.rank or not c.key)]:
+            v = _edge_number(c.text) if _ASCII_DIGIT.search(c.text) else None  # (a quick test first)
             if v is None or _is_heading(c.key) or len(c.key.split()) > 10:
                 continue
             # in capitals like a head, or in a book whose repeated heads carry numbers
@@ -726,10 +929,10 @@ class RunningHeadRemover(PageRepairer):
         for top, bottom in by_page:
             for side in (top, bottom):
                 blocked = False
-                for c in sorted(side, key=lambda c: c.rank):
+                for c in side:  # in rank order, as _candidates builds it
                     if blocked and not (c.kind == "signature" and c.rank <= 1):
                         c.kind = None
-                    elif not c.kind and _THREE_ALNUM.search(c.text):
+                    elif not c.kind and (c.key or _THREE_ALNUM.search(c.text)):  # (a key has 3+ letters)
                         blocked = True
 
     # ------------------------------------------------------------------ catchwords
@@ -750,13 +953,17 @@ class RunningHeadRemover(PageRepairer):
             if nxt is None:
                 continue
             next_tokens = nxt.text.split()[:4]
+            next_alnum: dict[int, str] = {}  # _alnum of the first k next tokens, for every tail
+            signed = 0  # tokens[:signed] are all signature tokens (checked once each)
             for j in range(len(tokens)):
                 prefix, tail = tokens[:j], tokens[j:]
                 if len(tail) > 2 or sum(len(t) for t in tail) > 20:
                     continue
-                if not all(_signature_token(t) for t in prefix):
+                while signed < j and _signature_token(tokens[signed]):
+                    signed += 1
+                if signed < j:  # not all of the prefix is a signature mark
                     break
-                if _continues(tail, next_tokens):
+                if _continues(tail, next_tokens, next_alnum):
                     found.append((last, "signature" if any(_ALNUM.search(t) for t in prefix) else "catchword"))
                     break
         # a book prints catchwords on every page or on none: a few matches are a short last line
@@ -769,23 +976,146 @@ class RunningHeadRemover(PageRepairer):
     @staticmethod
     def _outer_text(side: list[_Cand]) -> _Cand | None:
         """The outermost candidate on a side that is neither furniture nor a number."""
-        for c in sorted(side, key=lambda c: c.rank):
+        for c in side:  # in rank order, as _candidates builds it
             if not c.kind and c.number is None and c.noisy is None:
                 return c
         return None
 
 
+class _BookText:
+    """The whole book as one text (pages joined by newlines), lower-cased, to search for a
+    running head's words away from the page edges; built on first use, once per book.
+
+    ``str.lower()`` of a whole book is slow: most books have some non-ASCII character, which
+    sends CPython down its per-character Unicode path. A word of ASCII letters is searched for
+    instead in the UTF-8 bytes of the book with only their ASCII letters lower-cased
+    (``bytes.lower()``, several times faster). Both have the same lines holding the word, with
+    the same lengths in characters: the only characters whose lower case holds an ASCII letter,
+    or has another length, are the ASCII capitals, U+0130 (``İ`` -> ``i̇``) and U+212A (Kelvin
+    sign -> ``k``), and a book with either of the last two takes the ``str.lower()`` path
+    (``tests/repair/test_running_heads_fast.py`` checks this over all of Unicode); a newline
+    byte is never part of another character's UTF-8 bytes.
+    """
+
+    __slots__ = ("_ascii", "_lower", "pages")
+
+    def __init__(self, pages: list[str]):
+        self.pages = pages
+        self._lower: str | None = None
+        self._ascii: bytes | None | bool = False  # False: not built yet; None: not usable
+
+    def lower(self) -> str:
+        """``str.lower()`` of the book."""
+        if self._lower is None:
+            self._lower = "\n".join(self.pages).lower()
+        return self._lower
+
+    def ascii_lower(self) -> bytes | None:
+        """The book's UTF-8 with its ASCII letters lower-cased, or None when it holds U+0130 or
+        U+212A."""
+        if self._ascii is False:
+            text = "\n".join(self.pages)
+            if "\u0130" in text or "\u212a" in text:
+                self._ascii = None
+            else:
+                self._ascii = text.encode("utf-8", "surrogatepass").lower()
+        return self._ascii
+
+    def count_lines(self, word: str, longest: int, keys: set[str]) -> int:
+        """Lines holding ``word``, of at most ``longest`` characters, whose key is in ``keys``."""
+        data = self.ascii_lower() if word.isascii() else None
+        if data is None:
+            return self._count_lines_lower(word, longest, keys)
+        target = word.encode("ascii")
+        find, rfind = data.find, data.rfind
+        n = len(data)
+        found = 0
+        pos = find(target)
+        while pos >= 0:
+            end = find(b"\n", pos)
+            if end < 0:
+                end = n
+            start = rfind(b"\n", 0, pos) + 1
+            # a line of more bytes than ``longest`` is longer in characters too, unless some of
+            # its characters take several bytes
+            if end - start <= longest or not data[start:end].isascii():
+                line = data[start:end].decode("utf-8", "surrogatepass")
+                # ``.lower()``: the line may hold non-ASCII capitals (line_key lowers it again)
+                if len(line) <= longest and line_key(line.lower()) in keys:
+                    found += 1
+            pos = find(target, end)  # the next line holding the word
+        return found
+
+    def _count_lines_lower(self, word: str, longest: int, keys: set[str]) -> int:
+        """``count_lines`` in ``str.lower()`` of the book."""
+        text = self.lower()
+        find, rfind = text.find, text.rfind
+        n = len(text)
+        found = 0
+        pos = find(word)
+        while pos >= 0:
+            end = find("\n", pos)
+            if end < 0:
+                end = n
+            start = rfind("\n", 0, pos) + 1
+            if end - start <= longest and line_key(text[start:end]) in keys:
+                found += 1
+            pos = find(word, end)
+        return found
+
+
+def _top_lines(page: str, k: int) -> list[tuple[int, str, int]]:
+    """``(index, line, offset)`` of the first ``k`` non-blank lines of ``page``: the index in
+    ``page.split("\\n")`` and where the line starts in ``page``."""
+    out: list[tuple[int, str, int]] = []
+    find = page.find
+    pos = i = 0
+    while True:
+        end = find("\n", pos)
+        line = page[pos:end] if end >= 0 else page[pos:]
+        if line.strip():
+            out.append((i, line, pos))
+            if len(out) == k:
+                return out
+        if end < 0:
+            return out
+        pos = end + 1
+        i += 1
+
+
+def _bottom_lines(page: str, k: int) -> list[tuple[int, str, int]]:
+    """``(index, line, offset)`` of the last ``k`` non-blank lines of ``page``, the last line
+    first. The index counts from the end (-1: the last line of ``page.split("\\n")``): counting
+    the page's lines would read the whole page."""
+    out: list[tuple[int, str, int]] = []
+    rfind = page.rfind
+    end = len(page)
+    i = -1
+    while True:
+        start = rfind("\n", 0, end) + 1
+        line = page[start:end]
+        if line.strip():
+            out.append((i, line, start))
+            if len(out) == k:
+                return out
+        if start == 0:
+            return out
+        end = start - 1
+        i -= 1
+
+
 def _remove_lines(page: str, marks: dict[int, str]) -> str:
     """``page`` without the marked lines and without blank lines their removal left at an edge."""
     lines = page.split("\n")
-    kept = [i for i in range(len(lines)) if i not in marks]
-    text_lines = [i for i in kept if lines[i].strip()]
-    if not text_lines:
+    n = len(lines)
+    # the first and last kept lines with text (looked for from each end, not over the page)
+    first = next((i for i in range(n) if i not in marks and lines[i].strip()), None)
+    if first is None:
         return ""
-    first, last = text_lines[0], text_lines[-1]
+    last = next(i for i in range(n - 1, -1, -1) if i not in marks and lines[i].strip())
     start = first if min(marks) < first else 0
-    end = last + 1 if max(marks) > last else len(lines)
-    new = "\n".join(lines[i] for i in kept if start <= i < end)
+    end = last + 1 if max(marks) > last else n
+    new = "\n".join([lines[i] for i in range(start, end) if i not in marks])
     if end <= last + 1 and page.endswith("\n"):
         new += "\n"
     return new
@@ -834,16 +1164,39 @@ def _signature_token(tok: str) -> bool:
     return len(chars) <= 8 and tok[0].isupper() and tok[-1] in ".*•’'"
 
 
-def _continues(tail: list[str], next_tokens: list[str]) -> bool:
-    """True when ``tail`` (a catchword) is how the next page's first line begins."""
+def _continues(tail: list[str], next_tokens: list[str], next_alnum: dict[int, str] | None = None) -> bool:
+    """True when ``tail`` (a catchword) is how the next page's first line begins.
+
+    ``next_alnum`` caches ``_alnum(next_tokens[:k])`` by ``k`` across the tails tried."""
     a = _alnum(tail)
     if len(a) < 2 or not next_tokens:
         return False
+    if next_alnum is None:
+        next_alnum = {}
     if tail[-1].rstrip(".*,'’").endswith(("-", "\u00ad", "=", "\u2010")):  # a word broken over the page
-        b = _alnum(next_tokens)
-        return b.startswith(a) or (len(a) >= 3 and SequenceMatcher(None, a, b[: len(a)]).ratio() >= 0.7)
+        k = len(next_tokens)
+        b = next_alnum[k] if k in next_alnum else next_alnum.setdefault(k, _alnum(next_tokens))
+        return b.startswith(a) or (len(a) >= 3 and _similar(a, b[: len(a)]))
     for k in range(1, min(len(tail) + 1, len(next_tokens)) + 1):
-        b = _alnum(next_tokens[:k])
-        if b == a or (len(a) >= 3 and (b.startswith(a) and k == 1 or SequenceMatcher(None, a, b).ratio() >= 0.7)):
+        b = next_alnum[k] if k in next_alnum else next_alnum.setdefault(k, _alnum(next_tokens[:k]))
+        if b == a or (len(a) >= 3 and (b.startswith(a) and k == 1 or _similar(a, b))):
             return True
     return False
+
+
+def _similar(a: str, b: str) -> bool:
+    """``SequenceMatcher(None, a, b).ratio() >= 0.7``, without building the matcher when the
+    cheap bounds rule it out: the ratio is ``2 * matches / (len(a) + len(b))``, and there are at
+    most ``min(len(a), len(b))`` matches (``real_quick_ratio``), nor more than the characters
+    the two strings have in common (``quick_ratio``)."""
+    total = len(a) + len(b)
+    if not total:
+        return True
+    short, other = (a, b) if len(a) <= len(b) else (b, a)
+    if 2.0 * len(short) / total < 0.7:
+        return False
+    # the characters the two have in common, with repeats (``quick_ratio``, a tighter bound)
+    common = sum(min(short.count(ch), other.count(ch)) for ch in set(short))
+    if 2.0 * common / total < 0.7:
+        return False
+    return SequenceMatcher(None, a, b).ratio() >= 0.7
