@@ -33,6 +33,9 @@ come from one table lookup (:func:`_flag_table`, built from the very regular exp
 ``str`` predicates the signals are defined by); per-page counts are sums over page ranges
 (:class:`_PageCounts`); letter words are cut by ``str.split`` after numpy blanks every
 non-letter (:func:`_letter_runs`); n-grams are counted as integers (:func:`_top_ngram_char_shares`).
+Words of the stop-word / n-gram sample are letter runs located by numpy (:func:`_word_bounds`):
+stop words are counted from exact integer keys of the short words (:class:`_StopWordKeys`), so
+only the n-gram sample's few thousand words become strings (:func:`_lower_words`).
 Each fast path gives exactly what the plain expression in its docstring gives
 (``tests/scoring/test_book_heuristics_fast.py``, ``tests/scoring/test_fast_paths.py``).
 """
@@ -44,6 +47,8 @@ from collections import Counter
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+
+from finebooks.runtime import ProcessLocal
 
 # Small, high-frequency function-word lists (closed-class words only), lower case.
 STOP_WORDS: dict[str, frozenset[str]] = {
@@ -626,6 +631,141 @@ def _letter_runs(codes, flags) -> list[str]:
     return kept.tobytes().decode(encoding).split()
 
 
+def _word_bounds(flags):
+    """(starts, ends) of the runs of letters (``_LETTER`` bits): the spans of
+    ``_LETTER_WORD.finditer`` over the text behind ``flags``, as numpy index arrays."""
+    import numpy as np
+
+    step = np.diff((flags & _LETTER).astype(bool).view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    return np.flatnonzero(step == 1), np.flatnonzero(step == -1)
+
+
+def _window_ranges(m: int, max_words: int, windows: int = 5) -> list[tuple[int, int]]:
+    """(start, stop) of the runs :func:`_spaced_sample` takes from a list of ``m`` words."""
+    if m <= max_words:
+        return [(0, m)]
+    size = max_words // windows
+    step = (m - size) / max(windows - 1, 1)
+    return [(int(i * step), min(int(i * step) + size, m)) for i in range(windows)]
+
+
+def _lower_words(codes, flags, starts, ends, picked) -> tuple[list[str], int]:
+    """``[w.lower() for w in words]`` for the letter words numbered ``picked`` (bounds
+    ``starts`` / ``ends``): each run of consecutive words is cut out as one span, its non-letters
+    blanked, and all spans joined by a space are decoded, lower-cased and split once. One
+    ``str.lower`` of the joined text equals lower-casing word by word: the only context-dependent
+    mapping (final sigma) looks past case-ignorable characters to the nearest other one, and
+    words are whole letter runs with a space, never case-ignorable nor cased, on both sides.
+    Also returns ``sum(map(len, words))``: the joined text's characters other than its spaces
+    (no lower-case form holds whitespace)."""
+    import numpy as np
+
+    if not len(picked):
+        return [], 0
+    cut = np.flatnonzero(np.diff(picked) != 1) + 1
+    first = picked[np.concatenate(([0], cut))]
+    last = picked[np.append(cut - 1, len(picked) - 1)]
+    space = np.array([32], dtype=codes.dtype)
+    parts = []
+    for a, b in zip(starts[first].tolist(), ends[last].tolist()):
+        parts += [np.where(flags[a:b] & _LETTER, codes[a:b], space), space]
+    encoding = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}[codes.itemsize]
+    text = np.concatenate(parts).tobytes().decode(encoding).lower()
+    return text.split(), len(text) - text.count(" ")
+
+
+# _StopWordKeys' hash table has 2**17 slots: ~1,100 keys there make a multiplier without collisions
+# quick to find (a few dozen tries), and the table (512 KiB) stays in cache
+_SLOT_BITS = 17
+
+
+def _slot_of(keys, multiplier: int):
+    """Slot of each int64 key in a table of 2**_SLOT_BITS slots: the top bits of key * multiplier
+    (mod 2**64)."""
+    import numpy as np
+
+    return ((keys.view(np.uint64) * np.uint64(multiplier)) >> np.uint64(64 - _SLOT_BITS)).astype(np.intp)
+
+
+class _StopWordKeys:
+    """Stop-word counting over numpy word bounds, without making a ``str`` per word.
+
+    Every form a stop word counts in (lower, Capitalised, UPPER) is made of a few dozen distinct
+    characters and at most ``max_len`` of them: numbering those characters 1..K (``bits`` bits
+    each), a form or any word of at most ``max_len`` letters becomes one int64 key: its length in
+    the top byte, the numbers of its characters side by side below (0 for a character that is in
+    no form). Equal keys mean the same length and the same characters, none of them 0 for a
+    form, so a word has the key of a form exactly when it is that form. A perfect hash (a
+    multiplier for which no two forms share a slot) finds each word's form in O(1).
+    :meth:`hits` then equals ``sum(counts[w] + counts[w.capitalize()] + counts[w.upper()])`` of
+    :meth:`BookHeuristicsScorer.stopword_rate` (a form listed twice, as ``A`` for ``a``, counts
+    twice there and here). ``usable`` is False when the lists do not fit (the scorer then counts
+    with ``Counter``).
+    """
+
+    def __init__(self, lists: dict[str, frozenset[str]]):
+        import numpy as np
+
+        forms = {f for words in lists.values() for w in words for f in (w, w.capitalize(), w.upper())}
+        forms.discard("")  # never a word
+        chars = sorted(set("".join(forms)))
+        self.max_len = max(map(len, forms), default=0)
+        self.bits = max(1, len(chars).bit_length())
+        self.usable = (  # numbers fit a uint8 table of the BMP, keys fit below the length byte
+            bool(chars) and len(chars) < 255 and ord(chars[-1]) < 0xFFFF and self.bits * self.max_len <= 56
+        )
+        if not self.usable:
+            return
+        self.table = np.zeros(0x10000, dtype=np.uint8)
+        self.table[[ord(c) for c in chars]] = np.arange(1, len(chars) + 1)
+        # union of every form's key, then a sentinel (-1, no word's key) for the empty slots
+        self.union = np.append(np.unique(np.array([self.key(f) for f in forms], dtype=np.int64)), -1)
+        n = len(self.union) - 1
+        multiplier, self.slot = 0x9E3779B97F4A7C15, None
+        for _ in range(5000):  # a few dozen tries at most for the built-in lists
+            where = _slot_of(self.union[:n], multiplier)
+            if len(np.unique(where)) == n:
+                self.slot = np.full(2**_SLOT_BITS, n, dtype=np.int32)
+                self.slot[where] = np.arange(n)
+                break
+            multiplier = (multiplier * 6364136223846793005 + 1442695040888963407) % 2**64 | 1
+        self.multiplier = multiplier
+        self.usable = self.slot is not None
+        self._where: dict[frozenset[str], object] = {}  # per stop list: its forms' indices in union
+
+    def key(self, form: str) -> int:
+        return (len(form) << 56) | sum(int(self.table[ord(c)]) << (self.bits * j) for j, c in enumerate(form))
+
+    def union_counts(self, codes, starts, lengths):
+        """How often each key of ``self.union`` occurs among the words (letter runs) of ``codes``
+        at ``starts`` / ``lengths``."""
+        import numpy as np
+
+        if codes.dtype == np.uint32:
+            codes = np.minimum(codes, 0xFFFF)  # beyond the table: never a form character (0xFFFF is none)
+        number = np.append(self.table.take(codes), np.zeros(self.max_len, dtype=np.uint8))
+        short = lengths <= self.max_len
+        s, ln = starts[short], lengths[short].astype(np.int64)
+        key = number.take(s).astype(np.int64)
+        for j in range(1, self.max_len):
+            key |= number.take(s + j).astype(np.int64) << (self.bits * j)
+        key &= (np.int64(1) << (self.bits * ln)) - 1  # drop what follows the word
+        key |= ln << 56
+        at = self.slot.take(_slot_of(key, self.multiplier))
+        at[self.union.take(at) != key] = len(self.union) - 1  # not a form: counted on the sentinel
+        return np.bincount(at, minlength=len(self.union))
+
+    def hits(self, union_counts, words: frozenset[str]) -> int:
+        """Stop-word hits of the list ``words`` from :meth:`union_counts`."""
+        import numpy as np
+
+        where = self._where.get(words)
+        if where is None:
+            keys = [self.key(f) for w in words for f in (w, w.capitalize(), w.upper()) if f]
+            where = self._where[words] = np.searchsorted(self.union[:-1], np.array(keys, dtype=np.int64))
+        return int(union_counts[where].sum())
+
+
 class _PageCounts:
     """Per-page character counts of a book in one vectorised pass (numpy over code points).
 
@@ -720,19 +860,22 @@ def _top_ngram_char_share(words: list[str], n: int) -> float:
     return min(1.0, count * sum(map(len, gram)) / total_chars)
 
 
-def _top_ngram_char_shares(words: list[str], sizes: tuple[int, ...]) -> dict[int, float]:
+def _top_ngram_char_shares(
+    words: list[str], sizes: tuple[int, ...], total_chars: int | None = None
+) -> dict[int, float]:
     """``{n: _top_ngram_char_share(words, n) for n in sizes}``, counting n-grams as integers.
 
     Each word is numbered by its first position (one C-level ``dict.setdefault`` pass), an
     n-gram is the base-``len(words)`` number of its word numbers, and one ``np.sort`` finds the
     largest count. ``Counter.most_common(1)`` breaks ties by first insertion, i.e. takes the
     earliest-starting n-gram: so does this. Falls back to the ``Counter`` version when the
-    numbers would not fit in 63 bits.
+    numbers would not fit in 63 bits. ``total_chars``: ``sum(map(len, words))`` when known.
     """
     import numpy as np
 
     m = len(words)
-    total_chars = sum(map(len, words))
+    if total_chars is None:
+        total_chars = sum(map(len, words))
     out = {}
     ids = None
     for n in sizes:
@@ -848,6 +991,7 @@ class BookHeuristicsScorer(PipelineStep):
         self.page_min_alpha_words = page_min_alpha_words
         self.stop_words = {k: frozenset(w.lower() for w in v) for k, v in (stop_words or {}).items()}
         self.prefix = prefix
+        self._keys = ProcessLocal()  # _StopWordKeys of the stop lists, built on first use
 
     def _stop_lists(self) -> dict[str, frozenset[str]]:
         return {**STOP_WORDS, **self.stop_words}
@@ -889,6 +1033,21 @@ class BookHeuristicsScorer(PipelineStep):
                 flags.append(1 - no_letter / tokens < self.page_min_alpha_words)
         return flags
 
+    def _candidates(self, language: str | None, mix: dict | None) -> dict[str, frozenset[str]]:
+        """The stop lists :meth:`stopword_rate` tries, in order: the language's (joined with the
+        other language of a bilingual book), else every list."""
+        lists = self._stop_lists()
+        lang = (language or "").lower()[:2]
+        # a bilingual book (a Latin play with English notes) uses the stop words of each
+        # language that holds at least a fifth of it, so its second language isn't counted as noise
+        mixed = sorted(k[:2] for k, v in (mix or {}).items() if isinstance(v, (int, float)) and v >= 0.2
+                       and k[:2] in lists)
+        if lang in lists and len(mixed) > 1 and lang in mixed:
+            return {"+".join(mixed): frozenset().union(*(lists[m] for m in mixed))}
+        if lang in lists:
+            return {lang: lists[lang]}
+        return lists
+
     def stopword_rate(self, counts: Counter, n_words: int, language: str | None,
                       mix: dict | None = None) -> tuple[float, str]:
         """Stop words per 1,000 letter words, for the language (or the best-matching list).
@@ -896,22 +1055,10 @@ class BookHeuristicsScorer(PipelineStep):
         ``counts`` holds words as printed; a stop word counts in lower, Capitalised and UPPER
         case (cheaper than lower-casing the whole book).
         """
-        lists = self._stop_lists()
         if not n_words:
             return 0.0, language or "none"
-        lang = (language or "").lower()[:2]
-        # a bilingual book (a Latin play with English notes) uses the stop words of each
-        # language that holds at least a fifth of it, so its second language isn't counted as noise
-        mixed = sorted(k[:2] for k, v in (mix or {}).items() if isinstance(v, (int, float)) and v >= 0.2
-                       and k[:2] in lists)
-        if lang in lists and len(mixed) > 1 and lang in mixed:
-            candidates = {"+".join(mixed): frozenset().union(*(lists[m] for m in mixed))}
-        elif lang in lists:
-            candidates = {lang: lists[lang]}
-        else:
-            candidates = lists
         best_lang, best = "none", -1
-        for name, words in candidates.items():
+        for name, words in self._candidates(language, mix).items():
             hits = sum(counts[w] + counts[w.capitalize()] + counts[w.upper()] for w in words)
             if hits > best:
                 best_lang, best = name, hits
@@ -955,22 +1102,47 @@ class BookHeuristicsScorer(PipelineStep):
         meta[p + "symbol_word_ratio"] = round(n_symbols / n_tokens, 4) if n_tokens else 0.0
 
         # stop words and n-grams are rates: a bounded, evenly spaced sample of the book is enough.
-        # The sample's words are _LETTER_WORD.findall of its windows (joined by "\n", a non-letter).
+        # The sample's words are _LETTER_WORD.findall of its windows (joined by "\n", a non-letter);
+        # they are handled as numpy bounds into the sample's code points, and only the n-gram
+        # sample becomes strings.
         if text_changed:  # the code points of the full text no longer match: classify the sample anew
             sample_text = (
                 text if len(text) <= self.sample_chars else "\n".join(_spaced_chunks(text, self.sample_chars))
             )
             codes = _encode(sample_text)
-            found = _letter_runs(codes, _classify(codes))
+            flags = _classify(codes)
         elif len(text) <= self.sample_chars:
-            found = _letter_runs(pc.codes, pc.flags)
+            codes, flags = pc.codes, pc.flags
+        else:  # the windows joined by a space (any non-letter would do)
+            bounds = _spaced_bounds(len(text), self.sample_chars)
+            space = np.array([32], dtype=pc.codes.dtype)
+            space_flags = _classify(space)
+            codes = np.concatenate([x for a, b in bounds for x in (pc.codes[a:b], space)])
+            flags = np.concatenate([x for a, b in bounds for x in (pc.flags[a:b], space_flags)])
+        starts, ends = _word_bounds(flags)
+        # words = _spaced_sample(found, ngram_max_words * 100), as word numbers
+        picked = np.concatenate(
+            [np.arange(a, b) for a, b in _window_ranges(len(starts), self.ngram_max_words * 100)]
+        )
+        keys = self._keys.value
+        if keys is None:
+            keys = self._keys.value = _StopWordKeys(self._stop_lists())
+        language, mix = meta.get("language"), meta.get("languages")
+        if keys.usable:
+            n_words = len(picked)
+            best_lang, best = "none", -1
+            if n_words:
+                union_counts = keys.union_counts(codes, starts[picked], ends[picked] - starts[picked])
+                for name, stop in self._candidates(language, mix).items():
+                    hits = keys.hits(union_counts, stop)
+                    if hits > best:
+                        best_lang, best = name, hits
+                rate, lang = 1000 * best / n_words, best_lang
+            else:
+                rate, lang = 0.0, language or "none"
         else:
-            found = []
-            for a, b in _spaced_bounds(len(text), self.sample_chars):
-                found += _letter_runs(pc.codes[a:b], pc.flags[a:b])
-        words = _spaced_sample(found, self.ngram_max_words * 100)
-        counts = Counter(words)
-        rate, lang = self.stopword_rate(counts, len(words), meta.get("language"), meta.get("languages"))
+            words = _spaced_sample(_letter_runs(codes, flags), self.ngram_max_words * 100)
+            rate, lang = self.stopword_rate(Counter(words), len(words), language, mix)
         meta[p + "stopwords_per_1000"] = round(rate, 2)
         meta[p + "stopword_language"] = lang
 
@@ -983,8 +1155,13 @@ class BookHeuristicsScorer(PipelineStep):
         meta[p + "dup_para_share"], meta[p + "dup_para_char_share"] = (
             round(x, 4) for x in _dup_shares(paras, self.min_para_chars)
         )
-        sample = list(map(str.lower, _spaced_sample(words, self.ngram_max_words)))
-        for n, share in _top_ngram_char_shares(sample, self.ngram_sizes).items():
+        # the n-gram sample, [w.lower() for w in _spaced_sample(words, self.ngram_max_words)]: the only
+        # words made into strings
+        ngram_picked = np.concatenate(
+            [picked[a:b] for a, b in _window_ranges(len(picked), self.ngram_max_words)]
+        )
+        sample, sample_chars = _lower_words(codes, flags, starts, ends, ngram_picked)
+        for n, share in _top_ngram_char_shares(sample, self.ngram_sizes, sample_chars).items():
             meta[f"{p}top_{n}gram_char_share"] = round(share, 4)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:

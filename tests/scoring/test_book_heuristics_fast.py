@@ -170,6 +170,9 @@ SCORERS = [
     # small windows and samples: every text below takes the windowed and the spaced-sample paths
     BookHeuristicsScorer(sample_chars=400, ngram_max_words=40, ngram_sizes=(1, 2, 3, 5), min_line_chars=5,
                          min_para_chars=10, page_min_chars=10),
+    # more sample words than ngram_max_words * 100: the stop-word sample is itself 5 runs of words,
+    # and the n-gram sample's runs come from inside them (word numbers that are not consecutive)
+    BookHeuristicsScorer(sample_chars=8000, ngram_max_words=10, ngram_sizes=(1, 2)),
 ]
 
 
@@ -178,19 +181,19 @@ EDGE = [
     "", " ", "\f", "\f\f", " \f\u00a0", "a", "\n\n", "\n \n", "word\fword word\f\f123 ...",
     "\U0001F600 emoji \U0001D400 math \U00020000 far", "lone \ud800 surrogate \udfff pair \ud83d\ude00 made",
     "ΟΔΟΣ ΟΔΟΣ ΟΔΟΣ λόγος ΛΟΓΟΣ", "İstanbul İSTANBUL istanbul Straße STRASSE", "\x00\x01\x1c\x1d\x1e\x1f",
-    "1234 5678 .... ---- ....... … … ___", "line one\r\nline two\r\n\r\nline three", "\n\f\n" * 5,
+    "1234 5678 .... ---- ....... … … ___", "line one\r\nline two\r\n\r\nline three", "\n\f\n" * 5, "DASS daß Dass dass DAß A a I i",
     "a\n \f \nb\n\t\nc", ".....\f.....\f.", "THE THE THE the The tHe",
 ]
 
 
-@pytest.mark.parametrize("scorer", SCORERS, ids=["default", "small-windows"])
+@pytest.mark.parametrize("scorer", SCORERS, ids=["default", "small-windows", "word-windows"])
 def test_crafted_edge_cases_equal_the_reference(scorer):
     for text in EDGE:
         for meta in ({}, {"language": "en"}, {"language": "la", "languages": {"la": 0.6, "en": 0.4}}):
             assert_same_as_reference(scorer, text, meta)
 
 
-@pytest.mark.parametrize("scorer", SCORERS, ids=["default", "small-windows"])
+@pytest.mark.parametrize("scorer", SCORERS, ids=["default", "small-windows", "word-windows"])
 def test_random_books_equal_the_reference(scorer):
     rng = random.Random(7)
     for i in range(60):
@@ -287,3 +290,70 @@ def test_class_table_matches_the_per_character_definitions():
         assert bool(table[i] & bh._NONWORD) == bool(NON_WORD_CHAR.fullmatch(c))
         assert bool(table[i] & bh._NONWS) == (c not in " \n\t\r\v\f")
     assert np.count_nonzero(table & bh._SYM) == len(set("#{}[]<>|\\^~_@*=+%$…"))
+
+
+def test_word_windows_scorer_takes_runs_of_runs():
+    scorer = SCORERS[2]
+    text = "\f".join(prose_pages(20, 1))
+    n_found = len(LETTER_WORD.findall(text[: scorer.sample_chars]))
+    assert len(text) > scorer.sample_chars and n_found > scorer.ngram_max_words * 100
+    for meta in ({"language": "en"}, {}, {"language": "de", "languages": {"de": 0.5, "fr": 0.5}}):
+        assert_same_as_reference(scorer, text, meta)
+        assert_same_as_reference(scorer, text.upper(), meta)
+
+
+def test_stop_word_keys_count_as_the_counter_formula():
+    """Every form of every list, case variants that are no form, words one letter too long or
+    with a letter in no form, in every encoding width; ``hits`` equals the ``Counter`` sum."""
+    import numpy as np
+
+    rng = random.Random(4)
+    lists = bh.STOP_WORDS
+    keys = bh._StopWordKeys(lists)
+    assert keys.usable
+    forms = sorted({f for ws in lists.values() for w in ws for f in (w, w.capitalize(), w.upper())})
+    near = [f + "x" for f in forms[:50]] + [f[:-1] + "\u00f1" for f in forms if len(f) > 1][:50]
+    near += ["tHE", "The", "THE", "daß", "DASS", "Dass", "ΟΔΟΣ", "é", "\U0001D400", "étéété"]
+    for width_char in ("", "\u0100", "\U0001F600"):
+        words = [rng.choice(forms + near) for _ in range(3000)]
+        text = " ".join(words) + " " + width_char
+        codes = bh._encode(text)
+        starts, ends = bh._word_bounds(bh._classify(codes))
+        found = LETTER_WORD.findall(text)
+        assert [text[a:b] for a, b in zip(starts.tolist(), ends.tolist())] == found
+        union_counts = keys.union_counts(codes, starts, ends - starts)
+        counts = Counter(found)
+        for name, stop in lists.items():
+            expected = sum(counts[w] + counts[w.capitalize()] + counts[w.upper()] for w in stop)
+            assert keys.hits(union_counts, stop) == expected, (name, width_char)
+        assert int(np.sum(union_counts[:-1])) > 0
+
+
+def test_stop_lists_that_do_not_fit_the_keys_fall_back_to_counter():
+    assert not bh._StopWordKeys({"xx": frozenset(["a" * 40])}).usable  # too long for 56 bits
+    assert not bh._StopWordKeys({"xx": frozenset(["\U0001D400"])}).usable  # beyond the table
+    for stop_words in ({"xx": ["supercalifragilistic", "the"]}, {"xx": ["\U0001D400", "and"]},
+                       {"en": ["", "l'", "o'", "the"], "yy": ["é", "ÉTÉ"]}):
+        scorer = BookHeuristicsScorer(stop_words=stop_words)
+        for text in EDGE + ["the l' o' été ÉTÉ Été and supercalifragilistic \U0001D400 " * 20]:
+            for meta in ({}, {"language": "xx"}, {"language": "en"}):
+                assert_same_as_reference(scorer, text, meta)
+
+
+def test_lower_words_equal_lowering_word_by_word():
+    """Final sigma and İ (whose lower case is two characters) included, in every width."""
+    import numpy as np
+
+    rng = random.Random(12)
+    texts = EDGE + [random_text(rng, 600) for _ in range(60)]
+    texts += ["ΟΔΟΣ ΣΑΣ Σ ΑΣ. ΣΑ", "İİ İSTANBUL Iİ", "ǅemal ǄEMAL", "ΟΔΟΣ\U0001D400ΟΔΟΣ 𝐀Σ"]
+    for text in texts:
+        codes = bh._encode(text)
+        flags = bh._classify(codes)
+        starts, ends = bh._word_bounds(flags)
+        found = LETTER_WORD.findall(text)
+        m = len(found)
+        for picked in (np.arange(m), np.arange(m)[::2], np.arange(m)[m // 3 :]):
+            words, chars = bh._lower_words(codes, flags, starts, ends, picked)
+            expected = [found[i].lower() for i in picked.tolist()]
+            assert words == expected and chars == sum(map(len, expected)), repr(text)
