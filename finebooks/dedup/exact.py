@@ -43,7 +43,7 @@ def text_digest(text: str) -> tuple[str | None, int]:
     wh = word_hashes_of_text(text, fold_confusions=False, min_word_len=1)
     if len(wh) == 0:
         return None, 0
-    return xxhash.xxh3_128_hexdigest(wh.tobytes()), len(wh)
+    return xxhash.xxh3_128_hexdigest(wh), len(wh)  # (the array's bytes, as wh.tobytes())
 
 
 class TextHashRecorder(PipelineStep):

@@ -46,11 +46,11 @@ def page_hashes(text: str) -> np.ndarray:
     import xxhash
 
     wh, bounds = word_hashes_of_pages(text, fold_confusions=False, min_word_len=1)
-    out = np.zeros(len(bounds) - 1, dtype=np.uint64)  # BLANK
     digest = xxhash.xxh3_64_intdigest
-    for i in np.flatnonzero(bounds[1:] > bounds[:-1]).tolist():
-        out[i] = digest(wh[bounds[i]:bounds[i + 1]].tobytes()) | 1
-    return out
+    raw = memoryview(wh).cast("B")  # byte slices of the hashes, no copy per page
+    b = (bounds * 8).tolist()
+    return np.fromiter((digest(raw[b[i]:b[i + 1]]) | 1 if b[i + 1] > b[i] else 0  # 0: BLANK
+                        for i in range(len(b) - 1)), dtype=np.uint64, count=len(b) - 1)
 
 
 class PageHashRecorder(PipelineStep):

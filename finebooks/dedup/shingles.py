@@ -17,7 +17,10 @@ line wrapping and small corrections. The signature must see past that and still 
   :func:`_prepared_code_points`), letters are classified once per distinct code point, a word's hash is a polynomial
   over its code points taken from prefix sums (uint64 arithmetic, stable across processes),
   mixed with splitmix64; the n-gram hash is a polynomial over the word hashes, mixed again. The
-  result is the sorted *set* of shingle hashes.
+  result is the sorted *set* of shingle hashes. For speed, a BMP text is handled as 16-bit code
+  units with per-process lookup tables (:class:`_BmpMap`), and the book-sized temporaries live in
+  reused work arrays (:func:`_scratch`): on these passes a fresh array's page faults cost more
+  than the arithmetic. The values hashed are exactly those of the plain uint32 path.
 * **signature** (:func:`oph_signature`): one-permutation MinHash (Li, Owen & Zhang 2012) with
   optimal densification (Shrivastava 2017): each shingle is hashed once, its top bits choose one
   of ``K`` bins and the bin keeps the minimum of the low 32 bits. Two books agree on a bin with
@@ -35,6 +38,7 @@ line wrapping and small corrections. The signature must see past that and still 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 
 import numpy as np
@@ -135,7 +139,11 @@ def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _letters(cp: np.ndarray) -> np.ndarray:
-    """Letter mask of lower-cased code points (non-ASCII looked up once per distinct code point)."""
+    """Letter mask of lower-cased code points (non-ASCII looked up once per distinct code point).
+
+    Used for uint32 code points (texts outside the BMP, or the final-sigma string path); 8- and
+    16-bit code points take one lookup in :data:`_LETTER` (:func:`_letter_mask`).
+    """
     is_letter = (cp >= 97) & (cp <= 122)
     high = cp > 127
     if high.any():
@@ -149,6 +157,120 @@ def _letters(cp: np.ndarray) -> np.ndarray:
     return is_letter
 
 
+# Letter status of every BMP code unit that a prepared 8/16-bit array can hold: ASCII a-z (an
+# ASCII capital can only come out of a compatibility mapping such as ℃ -> °C, and is no letter,
+# as in :func:`_letters`), and every non-ASCII output of a mapping registered in :class:`_BmpMap`
+# (filled when the mapping is registered, so every value of a prepared array is covered).
+_LETTER = np.zeros(1 << 16, dtype=bool)
+_LETTER[97:123] = True
+
+
+class _BmpMap:
+    """What :func:`_prepare` makes of each BMP code unit, as lookup tables (one per ``fold_confusions``).
+
+    ``table[c]``: the prepared code unit of ``c`` when that is exactly one BMP code unit (ASCII:
+    lower case and the f/s fold; a non-ASCII character once it is registered); ``multi[c]``: ``c``
+    becomes zero or several code units (``ß`` -> ``ss``, a lone accent -> nothing), kept in
+    ``expansions``; ``wide[c]``: its mapping leaves the BMP (the uint32 path takes such a text).
+    Non-ASCII characters are registered lazily, once per process (:meth:`register`).
+    """
+
+    def __init__(self, fold_confusions: bool):
+        self.fold = fold_confusions
+        self.table = np.arange(1 << 16, dtype=np.uint32).astype(np.uint16)
+        self.table[65:91] += 32
+        if fold_confusions:
+            self.table[[70, 102]] = 115
+        self.known = np.zeros(1 << 16, dtype=bool)
+        self.known[:128] = True
+        self.multi = np.zeros(1 << 16, dtype=bool)
+        self.wide = np.zeros(1 << 16, dtype=bool)
+        self.expansions: dict[int, tuple[int, ...]] = {}
+
+    def register(self, codes: np.ndarray) -> None:
+        for c in sorted_unique(codes).tolist():
+            m = _map_char(c, self.fold)
+            if any(x > 0xFFFF for x in m):
+                self.wide[c] = True
+            elif len(m) == 1:
+                self.table[c] = m[0]
+            else:
+                self.multi[c] = True
+                self.expansions[c] = m
+            for x in m:
+                if 127 < x <= 0xFFFF:
+                    _LETTER[x] = chr(x).isalpha()
+            self.known[c] = True
+
+
+_BMP_MAPS: dict[bool, _BmpMap] = {}
+
+
+_SCRATCH = threading.local()
+_SCRATCH_KEEP = 1 << 22  # work arrays up to this many elements are kept between calls (about 20
+# bytes per character of the longest book seen, per thread; longer books get fresh arrays)
+
+
+def _scratch(name: str, n: int, dtype) -> np.ndarray:
+    """A per-thread work array of ``n`` elements (contents undefined), reused from call to call.
+
+    Why: on this kind of code a fresh large array costs more than the arithmetic done in it (its
+    pages are faulted in anew on every call: a fresh uint64 copy of a book is ~15x slower than
+    the same copy into a reused array). Each name is one buffer: a caller must be done with a
+    view before asking for the same name again.
+    """
+    dtype = np.dtype(dtype)
+    if n > _SCRATCH_KEEP:
+        return np.empty(n, dtype=dtype)
+    buf = getattr(_SCRATCH, name, None)
+    if buf is None or len(buf) < n or buf.dtype != dtype:
+        buf = np.empty(min(_SCRATCH_KEEP, max(n + n // 4, 1 << 12)), dtype=dtype)
+        setattr(_SCRATCH, name, buf)
+    return buf[:n]
+
+
+def _letter_mask(cp: np.ndarray, out: np.ndarray, high: np.ndarray | None = None) -> np.ndarray:
+    """Letter mask of prepared code points (any unsigned dtype) into ``out`` (bool, same length).
+
+    8/16-bit: ASCII by arithmetic, the few non-ASCII code units looked up in :data:`_LETTER`
+    (a full-size fancy index would first convert every code unit to a 64-bit index); ``high``:
+    positions that hold every value above 127 (any order, a superset is fine), else found here.
+    """
+    if cp.dtype.itemsize > 2:
+        out[:] = _letters(cp)
+        return out
+    n = len(cp)
+    t = _scratch("letter_t", n, cp.dtype)
+    np.subtract(cp, cp.dtype.type(97), out=t)
+    np.less(t, 26, out=out)
+    if high is None:
+        high = np.flatnonzero(np.greater(cp, 127, out=_scratch("letter_g", n, bool)))
+    hv = high
+    if len(hv):
+        out[hv] = _LETTER[cp[hv]]
+    return out
+
+
+def _lower_ascii(cp: np.ndarray, fold_confusions: bool, out: np.ndarray) -> np.ndarray:
+    """``cp`` with ASCII capitals lower-cased (and ``f``/``F`` folded to ``s``) into ``out``.
+
+    Non-ASCII code units come out unchanged or shifted (their caller overwrites them).
+    """
+    n = len(cp)
+    t = _scratch("lower_t", n, cp.dtype)
+    np.subtract(cp, cp.dtype.type(65), out=t)
+    m = _scratch("lower_m", n, bool)
+    np.less(t, 26, out=m)
+    s8 = _scratch("lower_s", n, np.uint8)
+    np.left_shift(m.view(np.uint8), np.uint8(5), out=s8)
+    np.add(cp, s8, out=out)
+    if fold_confusions:  # f (102) -> s (115) by arithmetic too: masked stores are slower here
+        np.equal(out, 102, out=m)
+        np.multiply(m.view(np.uint8), np.uint8(13), out=s8)
+        np.add(out, s8, out=out)
+    return out
+
+
 def word_hashes_of_text(text: str, fold_confusions: bool = True, min_word_len: int = 2,
                         seed: int = 0) -> np.ndarray:
     """Stable uint64 hashes of the normalised words of ``text``, in order, without Python strings.
@@ -156,9 +278,12 @@ def word_hashes_of_text(text: str, fold_confusions: bool = True, min_word_len: i
     The text becomes an array of code points; letters are classified once per distinct code
     point; a word's hash is a polynomial over its code points taken from prefix sums
     (``(H[end] - H[start]) * BASE**-start`` modulo 2**64), mixed with splitmix64. Equal to
-    ``[word_hash(w) for w in normalise_words(text)]`` and several times faster.
+    ``[word_hash(w) for w in normalise_words(text)]`` and several times faster (one difference:
+    an ASCII capital that only a compatibility mapping makes, ``™`` -> ``TM``, ``℃`` -> ``°C``, is
+    no letter here, a letter there).
     """
-    return _hash_words(_prepared_code_points(text, fold_confusions), min_word_len, seed)[0]
+    cp, high = _prepared_units(text, fold_confusions)
+    return _hash_words(cp, min_word_len, seed, high)[0]
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -190,28 +315,112 @@ def _map_char(c: int, fold_confusions: bool) -> tuple[int, ...]:
 def _prepared_code_points(text: str, fold_confusions: bool, within_pages: bool = False) -> np.ndarray:
     """``_code_points(_prepare(text, ...))``, with case, folds and NFKD applied to code points.
 
-    Only the hyphen joins run on the string. ASCII is lower-cased (and ``f`` folded) in numpy;
-    each distinct non-ASCII character (about 1% of OCR'd book text) is mapped once through
-    lower case, folds, NFKD and the accent drop (:func:`_map_char`, cached), instead of running
-    ``str.lower``, the fold replacements and NFKD over the whole book. Every one of those steps
-    is character-local (NFKD's canonical reordering only permutes combining marks, which are
-    either dropped or non-letters), except the final sigma of ``str.lower``: a text holding a
-    capital sigma takes the string path.
+    Only the hyphen joins run on the string. Each distinct non-ASCII character (about 1% of OCR'd
+    book text) is mapped once through lower case, folds, NFKD and the accent drop
+    (:func:`_map_char`, cached), instead of running ``str.lower``, the fold replacements and NFKD
+    over the whole book. Every one of those steps is character-local (NFKD's canonical reordering
+    only permutes combining marks, which are either dropped or non-letters), except the final
+    sigma of ``str.lower``: a text holding a capital sigma takes the string path.
+
+    The result holds the same values as that uint32 array, in the narrowest dtype that holds the
+    text: uint8 for ASCII, uint16 for BMP text (almost every book: half the bytes of UTF-32 to
+    encode and to scan, and the whole mapping is one lookup in a 64K table, :class:`_BmpMap`),
+    uint32 only for text with characters outside the BMP (:func:`_wide_code_points`). The result
+    may be a view of a reused work array (:func:`_scratch`): valid until the next call.
+    """
+    return _prepared_units(text, fold_confusions, within_pages)[0]
+
+
+def _prepared_units(text: str, fold_confusions: bool, within_pages: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """(:func:`_prepared_code_points`, positions that hold every value above 127 in it, or None).
+
+    The positions (a superset is fine, in any order) let :func:`_letter_mask` classify the
+    non-ASCII letters without another scan of the book.
     """
     if not text.isascii() and _SIGMA in text:
-        return _code_points(_prepare(text, fold_confusions, within_pages))
+        return _code_points(_prepare(text, fold_confusions, within_pages)), None
     other_hyphens = not text.isascii() and any(h in text for h in _OTHER_HYPHENS)
     if other_hyphens:
         text = (_PAGE_HYPHEN_BREAK if within_pages else _HYPHEN_BREAK).sub("", text)
     elif "-" in text:
         text = (_ASCII_PAGE_HYPHEN_BREAK if within_pages else _ASCII_HYPHEN_BREAK).sub("", text)
+    bmp = _BMP_MAPS.get(fold_confusions)
+    if bmp is None:
+        bmp = _BMP_MAPS[fold_confusions] = _BmpMap(fold_confusions)
+    if text.isascii():
+        cp = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+        return _lower_ascii(cp, fold_confusions, _scratch("prepared8", len(cp), np.uint8)), np.zeros(0, np.intp)
+    cp = np.frombuffer(text.encode("utf-16-le"), dtype=np.uint16)
+    gt = _scratch("prepared_gt", len(cp), bool)
+    np.greater(cp, 127, out=gt)
+    high = np.flatnonzero(gt)
+    hi = cp[high]
+    if ((hi >= 0xD800) & (hi < 0xE000)).any():  # surrogates: characters outside the BMP
+        return _wide_code_points(text, fold_confusions), None
+    new = hi[~bmp.known[hi]]
+    if len(new):
+        bmp.register(new)
+    if bmp.wide[hi].any():
+        return _wide_code_points(text, fold_confusions), None
+    v = _lower_ascii(cp, fold_confusions, _scratch("prepared16", len(cp), np.uint16))
+    v[high] = bmp.table[hi]
+    multi = bmp.multi[hi]
+    if multi.any():
+        return _expand(v, high[multi], hi[multi], bmp.expansions, _scratch, other_high=high[~multi])
+    return v, high
+
+
+def _expand(v: np.ndarray, pos: np.ndarray, codes: np.ndarray, expansions: dict[int, tuple[int, ...]],
+            scratch=None, other_high: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(``v`` with the code unit at each of ``pos`` (sorted) replaced by ``expansions[codes[i]]``
+    (zero or several code units), where ``other_high`` and the expansions went in it).
+
+    A few per book (``ß``, ``œ``, ``™``...): the runs between them are copied slice by slice;
+    when there are many, two boolean masks place the untouched code units and the expansions
+    (no full-size index array either way). ``scratch``: :func:`_scratch` to build the result in a
+    reused buffer, else a fresh array."""
+    alloc = scratch or (lambda name, n, dtype: np.empty(n, dtype=dtype))
+    distinct = sorted_unique(codes)
+    maps = [expansions[c] for c in distinct.tolist()]
+    lens = np.fromiter((len(m) for m in maps), dtype=np.intp, count=len(maps))
+    k = np.searchsorted(distinct, codes)
+    length = lens[k]                                  # code units each replaced one becomes
+    growth = length - 1
+    out_start = pos + (np.cumsum(growth) - growth)     # where each expansion starts in the output
+    total = int(length.sum())
+    n_out = len(v) + int(growth.sum())
+    out = alloc("expand_out", n_out, v.dtype)
+    within = np.arange(total) - np.repeat(np.cumsum(length) - length, length)
+    epos = np.repeat(out_start, length) + within      # where each expansion's code units go
+    if len(pos) * 256 < len(v):  # few: copy the runs between them
+        src = dst = 0
+        for p, n_units in zip(pos.tolist(), length.tolist()):
+            out[dst:dst + p - src] = v[src:p]
+            dst += p - src + n_units
+            src = p + 1
+        out[dst:] = v[src:]
+    else:
+        keep = alloc("expand_keep", len(v), bool)
+        keep[:] = True
+        keep[pos] = False
+        dest = alloc("expand_dest", n_out, bool)
+        dest[:] = True
+        dest[epos] = False
+        out[dest] = v[keep]  # (np.compress would first turn the mask into a full-size index array)
+    if total:
+        flat = np.fromiter((x for m in maps for x in m), dtype=v.dtype, count=int(lens.sum()))
+        out[epos] = flat[np.repeat((np.cumsum(lens) - lens)[k], length) + within]
+    if other_high is None:
+        return out, None
+    shift = np.concatenate(([0], np.cumsum(growth)))[np.searchsorted(pos, other_high)]
+    return out, np.concatenate((other_high + shift, epos))
+
+
+def _wide_code_points(text: str, fold_confusions: bool) -> np.ndarray:
+    """uint32 prepared code points of a hyphen-joined text with characters outside the BMP (rare)."""
     cp = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     upper = (cp - np.uint32(65)) < np.uint32(26)
     v = cp + (upper.view(np.uint8) << np.uint8(5)).astype(np.uint32)
-    if text.isascii():
-        if fold_confusions:
-            v[v == 102] = 115
-        return v
     high = np.flatnonzero(cp > 127)
     hi = cp[high]
     distinct = sorted_unique(hi)
@@ -223,51 +432,82 @@ def _prepared_code_points(text: str, fold_confusions: bool, within_pages: bool =
     if (lens == 1).all():
         v[high] = np.fromiter((m[0] for m in maps), dtype=np.uint32, count=len(maps))[k]
         return v
-    counts = np.ones(len(v), dtype=np.intp)
-    counts[high] = lens[k]
-    out = np.repeat(v, counts)
-    out_start = (np.cumsum(counts) - counts)[high]
-    table = np.zeros((len(maps), max(1, int(lens.max()))), dtype=np.uint32)
-    for i, m in enumerate(maps):
-        table[i, :len(m)] = m
-    klen = lens[k]
-    for j in range(table.shape[1]):
-        sel = klen > j
-        out[out_start[sel] + j] = table[k[sel], j]
-    return out
+    single = lens[k] == 1
+    v[high[single]] = np.fromiter((m[0] if len(m) == 1 else 0 for m in maps), dtype=np.uint32,
+                                  count=len(maps))[k[single]]
+    return _expand(v, high[~single], hi[~single], dict(zip(distinct.tolist(), maps)))[0]
 
 
-def _hash_words(cp: np.ndarray, min_word_len: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(word hashes, start offset of each word in ``cp``) of an array of prepared code points."""
+def _mix64_(x: np.ndarray) -> np.ndarray:
+    """:func:`mix64` in place (uint64 array ``x``, which it returns), one temporary instead of five."""
+    t = _scratch("mix_t", len(x), np.uint64)
+    with np.errstate(over="ignore"):
+        np.right_shift(x, np.uint64(30), out=t)
+        x ^= t
+        x *= _C1
+        np.right_shift(x, np.uint64(27), out=t)
+        x ^= t
+        x *= _C2
+        np.right_shift(x, np.uint64(31), out=t)
+        x ^= t
+    return x
+
+
+def _hash_words(cp: np.ndarray, min_word_len: int, seed: int,
+                high: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(word hashes, start offset of each word in ``cp``) of an array of prepared code points
+    (``high``: see :func:`_letter_mask`).
+
+    Blocks of at most ``_CHUNK`` code points, cut after a non-letter among the last 64 (so that
+    no word is split, unless 64 letters in a row meet the cut); in each, the prefix sums of
+    ``cp[i] * BASE**i`` are made in one reused uint64 array (multiply into it, cumsum in place)
+    and every word hash is ``(H[end] - H[start]) * BASE**-start``.
+    """
     out, out_starts = [], []
     n = len(cp)
     pos = 0
     seed_mix = np.uint64(seed * int(_GOLDEN) % (1 << 64))
+    padded = _scratch("hash_padded", n + 2, bool)  # the letter mask with a non-letter on each side
+    padded[0] = padded[-1] = False
+    letters = _letter_mask(cp, padded[1:-1], high)
+    chunk = _CHUNK
     while pos < n:
-        end = min(pos + _CHUNK, n)
-        if end < n:  # cut after a non-letter so that no word is split between blocks
-            block_letters = _letters(cp[end - 64:end]) if end - 64 > pos else None
-            if block_letters is not None and not block_letters.all():
-                end = end - 64 + int(np.flatnonzero(~block_letters)[-1]) + 1
-        block = cp[pos:end]
-        is_letter = _letters(block)
-        edges = np.diff(is_letter.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-        starts = np.flatnonzero(edges == 1)
-        ends = np.flatnonzero(edges == -1)
+        end = min(pos + chunk, n)
+        if end < n and end - 64 > pos:  # cut after a non-letter so that no word is split between blocks
+            tail = letters[end - 64:end]
+            if not tail.all():
+                end = end - 64 + int(np.flatnonzero(~tail)[-1]) + 1
+        # word edges: where the block's letter mask, padded with a non-letter on both sides, changes
+        before, after = padded[pos], padded[end + 1]
+        padded[pos] = padded[end + 1] = False
+        change = np.not_equal(padded[pos + 1:end + 2], padded[pos:end + 1],
+                              out=_scratch("hash_change", end - pos + 1, bool))
+        padded[pos], padded[end + 1] = before, after
+        edges = np.flatnonzero(change)
+        starts, ends = edges[0::2], edges[1::2]
         if min_word_len > 1:
             keep = (ends - starts) >= min_word_len
             starts, ends = starts[keep], ends[keep]
         if len(starts):
-            pw, inv = _powers(_CHUNK)
+            pw, inv = _powers(chunk)
+            block = cp[pos:end]
             with np.errstate(over="ignore"):
-                prefix = np.zeros(len(block) + 1, dtype=np.uint64)
-                np.cumsum(block.astype(np.uint64) * pw[: len(block)], out=prefix[1:])
-                wh = (prefix[ends] - prefix[starts]) * inv[starts]
-            out.append(mix64(wh ^ seed_mix))
-            out_starts.append(starts + pos)
+                prefix = _scratch("hash_prefix", len(block) + 1, np.uint64)
+                prefix[0] = 0
+                np.multiply(block, pw[: len(block)], out=prefix[1:])
+                np.cumsum(prefix[1:], out=prefix[1:])
+                wh = prefix[ends]
+                tmp = np.take(prefix, starts, out=_scratch("hash_tmp", len(starts), np.uint64))
+                wh -= tmp
+                wh *= np.take(inv, starts, out=tmp)
+            wh ^= seed_mix
+            out.append(_mix64_(wh))
+            out_starts.append(starts + pos if pos else starts)
         pos = end
     if not out:
         return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.intp)
+    if len(out) == 1:
+        return out[0], out_starts[0]
     return np.concatenate(out), np.concatenate(out_starts)
 
 
@@ -280,11 +520,16 @@ def word_hashes_of_pages(text: str, fold_confusions: bool = True, min_word_len: 
     is not joined to the next page, as when each page is hashed alone).
     """
     n_pages = text.count("\f") + 1
-    cp = _prepared_code_points(text, fold_confusions, within_pages=True)
-    wh, starts = _hash_words(cp, min_word_len, seed)
-    breaks = np.flatnonzero(cp == 12)  # \f: never a letter, never removed by _prepare
-    page_of_word = np.searchsorted(breaks, starts)
-    bounds = np.searchsorted(page_of_word, np.arange(n_pages + 1))
+    cp, high = _prepared_units(text, fold_confusions, within_pages=True)
+    wh, starts = _hash_words(cp, min_word_len, seed, high)
+    breaks = np.flatnonzero(np.equal(cp, 12, out=_scratch("pages_ff", len(cp), bool)))  # \f: never a letter,
+    # never removed by _prepare. bounds[p] = the words before page p = the words that start before the
+    # (p-1)-th break (a break is never a word start): one search per page, not one per word
+    bounds = np.empty(n_pages + 1, dtype=np.intp)
+    bounds[0] = 0
+    k = min(len(breaks), n_pages)
+    bounds[1:k + 1] = np.searchsorted(starts, breaks[:k])
+    bounds[k + 1:] = len(starts)
     return wh, bounds
 
 
@@ -294,34 +539,44 @@ def ngram_hashes(wh: np.ndarray, n: int) -> np.ndarray:
         return np.zeros(0, dtype=np.uint64)
     n = min(n, len(wh))
     m = len(wh) - n + 1
-    acc = np.zeros(m, dtype=np.uint64)
+    acc = wh[:m].copy()  # in place from here: acc = acc * POLY + next word, from acc = 0
     with np.errstate(over="ignore"):
-        for k in range(n):
-            acc = acc * _POLY + wh[k:k + m]
-    return mix64(acc ^ np.uint64(n))
+        for k in range(1, n):
+            acc *= _POLY
+            acc += wh[k:k + m]
+    acc ^= np.uint64(n)
+    return _mix64_(acc)
 
 
 def shingle_hashes(text: str, n_grams: int = 5, fold_confusions: bool = True, min_word_len: int = 2,
                    seed: int = 0) -> tuple[np.ndarray, int]:
     """(sorted distinct shingle hashes, number of words) of a text."""
     wh = word_hashes_of_text(text, fold_confusions, min_word_len, seed)
-    return sorted_unique(ngram_hashes(wh, n_grams)), len(wh)
+    return _sorted_unique_(ngram_hashes(wh, n_grams)), len(wh)
 
 
 def sorted_unique(x: np.ndarray) -> np.ndarray:
     """``np.unique`` for a 1-d array by sort + mask (numpy 2.4's ``np.unique`` is far slower here)."""
     if len(x) == 0:
         return x
-    x = np.sort(x)
-    keep = np.empty(len(x), dtype=bool)
+    return _sorted_unique_(np.sort(x))
+
+
+def _sorted_unique_(x: np.ndarray) -> np.ndarray:
+    """:func:`sorted_unique` that sorts ``x`` itself (no copy) on the way."""
+    if len(x) == 0:
+        return x
+    x.sort()
+    keep = _scratch("unique_keep", len(x), bool)
     keep[0] = True
     np.not_equal(x[1:], x[:-1], out=keep[1:])
     return x[keep]
 
 
 def _seeded(shingles: np.ndarray, seed: int) -> np.ndarray:
+    """``mix64(shingles ^ seed * GOLDEN)`` (a fresh array)."""
     with np.errstate(over="ignore"):
-        return mix64(shingles ^ (np.uint64(seed) * _GOLDEN))
+        return _mix64_(shingles ^ (np.uint64(seed) * _GOLDEN))
 
 
 def oph_signature(shingles: np.ndarray, num_hashes: int, seed: int = 1) -> np.ndarray:
@@ -333,8 +588,12 @@ def oph_signature(shingles: np.ndarray, num_hashes: int, seed: int = 1) -> np.nd
     if len(shingles) == 0:
         return sig
     h = _seeded(shingles, seed)
-    bins = ((h >> np.uint64(32)) * np.uint64(num_hashes)) >> np.uint64(32)
-    np.minimum.at(sig, bins.astype(np.intp), h & np.uint64(0xFFFFFFFF))
+    low = h & np.uint64(0xFFFFFFFF)
+    with np.errstate(over="ignore"):  # the bin, in place: ((h >> 32) * num_hashes) >> 32
+        h >>= np.uint64(32)
+        h *= np.uint64(num_hashes)
+        h >>= np.uint64(32)
+    np.minimum.at(sig, h.view(np.int64), low)  # (bins < num_hashes: the same values as intp)
     empty = np.flatnonzero(sig == EMPTY)
     if len(empty):  # optimal densification: an empty bin copies a non-empty bin chosen by a hash
         filled = sig.copy()
@@ -366,15 +625,18 @@ def shingle_sample(shingles: np.ndarray, sample_size: int = 1024, seed: int = 7)
 
     ``s`` is the largest value that keeps at least ``sample_size`` shingles (0: all of them).
     """
-    g = np.sort(_seeded(shingles, seed))
+    g = _seeded(shingles, seed)
     if len(g) <= sample_size:
+        g.sort()
         return g, 0
     s = int(np.floor(np.log2(len(g) / sample_size)))
-    while s > 0:
-        kept = g[: np.searchsorted(g, np.uint64(1) << np.uint64(64 - s))]
+    while s > 0:  # only the kept values are sorted (the prefix of sorted g below the rate's limit)
+        kept = g[g < (np.uint64(1) << np.uint64(64 - s))]
         if len(kept) >= sample_size:
+            kept.sort()
             return kept, s
         s -= 1
+    g.sort()
     return g, 0
 
 
