@@ -63,11 +63,12 @@ class PageRepairer(BaseFormatter):
     # ---------------------------------------------------------------- datatrove API
     def repair_book(self, doc: Document) -> Document:
         pages = doc.text.split(PAGE_SEPARATOR)
+        before = tuple(pages)  # repair_pages may edit the list in place: compare with the original pages
         new = self.repair_pages(pages, doc)
-        if len(new) != len(pages):
-            raise AssertionError(f"{self.name} changed the page count of {doc.id}: {len(pages)} -> {len(new)}")
-        if all(a is b for a, b in zip(new, pages)):
-            return doc  # every page handed back untouched: the text is unchanged (no join, no compare)
+        if len(new) != len(before):
+            raise AssertionError(f"{self.name} changed the page count of {doc.id}: {len(before)} -> {len(new)}")
+        if all(a is b for a, b in zip(new, before)):
+            return doc  # every original page object handed back: the text is unchanged (no join, no compare)
         text = PAGE_SEPARATOR.join(p.replace(PAGE_SEPARATOR, "\n") for p in new)
         if text != doc.text:
             self.stat_update("books_changed")

@@ -45,3 +45,33 @@ def test_page_count_is_an_invariant():
 def test_record_can_be_switched_off():
     (out,) = list(Upper(record=False).run([Document(text="a", id="x")]))
     assert "repairs" not in out.metadata
+
+
+class EditsInPlace(PageRepairer):
+    """Edits the list it is given and hands the same list back (allowed by the API)."""
+
+    name = "in_place"
+
+    def repair_pages(self, pages, doc):
+        pages[1] = pages[1].upper()
+        return pages
+
+
+def test_pages_edited_in_place_are_kept():
+    step = EditsInPlace()
+    (out,) = list(step.run([Document(text="a\fb\fc", id="x")]))
+    assert out.text == "a\fB\fc"
+    assert step.stats["books_changed"].total == 1
+
+
+class NoOp(PageRepairer):
+    name = "noop"  # the base repair_page hands every page back as it is
+
+
+def test_untouched_book_keeps_its_text_object():
+    doc = Document(text="A\fB", id="x")
+    text = doc.text
+    step = NoOp()
+    (out,) = list(step.run([doc]))
+    assert out.text is text  # every page handed back: no re-join
+    assert step.stats["books_changed"].total == 0
