@@ -235,6 +235,15 @@ def _ask(word: str, second: str, hyphen: str, need_word: bool, said_keep, said_j
     return (word + "-" + second, other, word + second, with_compound, without, said_none)
 
 
+def _word_question(plan: tuple, vocab: BookVocabulary) -> tuple:
+    """``(if the book prints the joined word, if not, joined word)`` for a plan of :func:`_ask`:
+    :func:`_resolve` up to its word search (the compound question answered)."""
+    compound, other, joined, with_compound, without, _ = plan
+    if vocab.has_compound(compound) or (other is not None and vocab.has_compound(other)):
+        return with_compound + (joined,)
+    return without + (joined,)
+
+
 def _resolve(plan, vocab: BookVocabulary | None) -> str | None:
     """The decision of a :meth:`Dehyphenator._plan` given the book's vocabulary."""
     if plan.__class__ is not tuple:
@@ -437,9 +446,12 @@ class Dehyphenator(PageRepairer):
     def repair_pages(self, pages: list[str], doc: Document | None) -> list[str]:
         """Repair the breaks within pages in one pass over the book, then those across pages.
 
-        Each candidate (a hyphen after a letter at a line end) is decided as it is found; a
+        Each candidate (a hyphen after a letter at a line end) is planned as it is found; a
         break seen before (in this book or an earlier one: ``exam-`` / ``ple`` recurs) reuses the
-        first part, second part and :meth:`_plan` found then.
+        first part, second part and :meth:`_plan` found then. The joined words whose printing in
+        this book decides a break are then looked up together
+        (:meth:`~finebooks.repair.lexicon.BookVocabulary.prefetch_words`: one pass over the book
+        instead of one search per word), and the breaks are repaired in a second loop.
         """
         text = "\f".join(pages)
         vocab = BookVocabulary(text) if self.use_book_vocabulary else None
@@ -451,9 +463,9 @@ class Dehyphenator(PageRepairer):
         if sum(map(len, candidates.values())) >= _MAX_CACHED:
             candidates.clear()
 
-        # --- within pages (page breaks are \f, never matched)
-        out: list[str] = []
-        pos = 0
+        # --- within pages (page breaks are \f, never matched): plan each break, then repair
+        found = []  # (start, end, second token, rest, hyphen, word, second, decision or question)
+        questions: list[str] = []  # joined words whose printing in the book decides a break
         for m in _candidates(text):
             s = m.start()
             if s == 0:
@@ -467,7 +479,6 @@ class Dehyphenator(PageRepairer):
             token = parts[-1] if parts else ""
             if len(token) == len(window) and cut > 0 and not text[cut - 1].isspace():
                 continue  # a "word" longer than the window: not text
-            end = m.end()
             second_token, _, after = m.groups()
             rest = after is not None
             hyphen = text[s]
@@ -496,7 +507,33 @@ class Dehyphenator(PageRepairer):
             if parsed is None:
                 continue
             word, second, plan = parsed
-            decision = plan if plan.__class__ is not tuple else _resolve(plan, vocab)
+            if plan.__class__ is tuple:
+                if vocab is None:
+                    plan = plan[5]  # what _resolve decides without a vocabulary
+                else:  # (if word, if not, joined): the word is searched after this loop
+                    plan = _word_question(plan, vocab)
+                    if plan[0] == plan[1]:
+                        plan = plan[0]  # the word search cannot change it
+                    else:
+                        questions.append(plan[2])
+            if plan is None and trace is None:
+                continue  # left as it is
+            found.append((s, m.end(), second_token, rest, hyphen, word, second, plan))
+        page_ends = self._page_ends(pages) if self.join_across_pages and len(pages) > 1 else []
+        if page_ends and lang is None:
+            lang = self.book_language(doc, text)
+        if vocab is not None:
+            if page_ends:  # the breaks across pages ask their words later: ask them here too
+                self._page_end_questions(pages, page_ends, lang, vocab, questions)
+            if len(questions) > 1:
+                vocab.prefetch_words(questions)
+        out: list[str] = []
+        pos = 0
+        for s, end, second_token, rest, hyphen, word, second, plan in found:
+            if plan.__class__ is tuple:
+                decision = plan[0] if vocab.has_word(plan[2]) else plan[1]
+            else:
+                decision = plan
             if trace is not None:
                 page_start = text.rfind("\f", 0, s) + 1
                 trace.append((text.count("\f", 0, s), text.count("\n", page_start, s), word, second, decision))
@@ -512,12 +549,13 @@ class Dehyphenator(PageRepairer):
             pos = end
 
         # --- across pages (found on the pages as they came in, repaired on the changed ones)
-        page_ends = self._page_ends(pages) if self.join_across_pages and len(pages) > 1 else []
         if out:
             out.append(text[pos:])
             pages = "".join(out).split("\f")
-        if page_ends and lang is None:
-            lang = self.book_language(doc, text)
+        elif page_ends:
+            # a copy: the caller's list stays as it came in (PageRepairer.repair_book takes a list
+            # whose pages are all the pages it gave for "nothing changed")
+            pages = list(pages)
         for i, _, _ in page_ends:
             decision = self._join_page_end(pages, i, lang, vocab)
             if decision is not None:
@@ -562,6 +600,27 @@ class Dehyphenator(PageRepairer):
             if found is not None:
                 res.append((i, found[1]["word"], found[3]))
         return res
+
+    def _page_end_questions(self, pages: list[str], page_ends: list, lang: str, vocab: BookVocabulary,
+                            questions: list[str]) -> None:
+        """Add to ``questions`` the joined words that :meth:`_join_page_end` will probably look up
+        in the book (those of the breaks as found on the unrepaired ``pages``), so that
+        :meth:`~finebooks.repair.lexicon.BookVocabulary.prefetch_words` answers them with the
+        rest. Only the cost depends on this: every answer is exact, asked or not."""
+        plans = self._caches()[0]
+        for i, word, second in page_ends:
+            found = self._page_end(pages[i], pages[i + 1])
+            body, m, nxt_page = found[0], found[2], pages[i + 1]
+            end = m.end()
+            rest = end < len(nxt_page) and nxt_page[end] not in "\n\r"
+            key = (lang, word, second, body[-1], rest, True)  # as decide() caches it
+            plan = plans.get(key, _MISSING)
+            if plan is _MISSING:
+                plan = plans[key] = self._plan(word, second, body[-1], lang, rest, True)
+            if plan.__class__ is tuple:
+                if_word, if_not, joined = _word_question(plan, vocab)
+                if if_word != if_not:
+                    questions.append(joined)
 
     def _join_page_end(self, pages: list[str], i: int, lang: str, vocab) -> str | None:
         found = self._page_end(pages[i], pages[i + 1])  # again: the pages may have changed

@@ -169,6 +169,7 @@ _NOT_AFTER_WORD = "-\u2010\u2011\u2e17\u00ad\u00ac="
 # the only characters outside ASCII whose lower case holds an ASCII letter (İ -> "i̇", Kelvin
 # sign -> "k"); İ is also the only character whose lower case is longer than one character
 _LOWER_TO_ASCII = "\u0130\u212a"
+_ASCII_STRETCH = re.compile(r"[\x00-\x7f]+")
 _TRAILING = ".,;:!?)]}'\"\u2019\u201d\u00bb*"
 _LEADING = "([{'\"\u2018\u201c\u201e\u00ab*"
 
@@ -188,7 +189,11 @@ class BookVocabulary:
       letters lowered, ~5x cheaper to make than ``str.lower()``: see :func:`_ascii_lowered`).
       Building the set of all of a book's tokens instead would cost more
       than the rest of dehyphenation together (~35 MB/s), and the dehyphenator asks this only
-      about the few breaks whose outcome it can change.
+      about the few breaks whose outcome it can change. :meth:`prefetch_words` answers many
+      such questions of one book in one pass (the dehyphenator collects a book's questions
+      first): on trove's ~10 questions per book, half the cost of one search per form. A
+      form with non-ASCII letters is searched by its longest ASCII stretch in the same bytes
+      (:func:`_find_anchored_word`), which spares most books a ``str.lower()``.
 
     Case-insensitive; a token may carry leading and trailing punctuation (``(word``,
     ``word,``), a word must not touch a letter, digit or hyphen on either side.
@@ -216,6 +221,27 @@ class BookVocabulary:
         if known is None:
             known = self._words[form] = self._find_word(form)
         return known
+
+    def prefetch_words(self, forms) -> None:
+        """Answer :meth:`has_word` for many ``forms`` at once (the same answers, cached).
+
+        Forms of 4+ ASCII letters or digits are searched together when there are at least
+        ``_MIN_BATCH`` of them (:func:`_find_ascii_words`: one hashed pass over the book's
+        4-byte groups instead of one search per form); the rest are left to :meth:`has_word`.
+        """
+        known = self._words
+        batch = {form.lower() for form in forms if len(form) >= 4 and form.isascii() and form.isalnum()}
+        batch = [form for form in batch if form not in known]
+        if len(batch) < _MIN_BATCH:
+            return
+        low_bytes = self._ascii_lower
+        if low_bytes is None:
+            low_bytes = self._ascii_lower = _ascii_lowered(self._text)
+        if not low_bytes:
+            return  # not exact on these bytes: has_word searches the lowered str, form by form
+        found = _find_ascii_words(low_bytes, [form.encode("ascii") for form in batch])
+        for form in batch:
+            known[form] = form.encode("ascii") in found
 
     def has(self, form: str) -> bool:
         """:meth:`has_compound` for a form with a hyphen, else :meth:`has_word`."""
@@ -249,6 +275,15 @@ class BookVocabulary:
                 low_bytes = self._ascii_lower = _ascii_lowered(self._text)
             if low_bytes:
                 return _find_ascii_word(low_bytes, form.encode("ascii"))
+        # a form with non-ASCII letters: searched by its longest ASCII stretch in the ASCII-lowered
+        # bytes (see _find_anchored_word), which spares the book's str.lower()
+        low_bytes = self._ascii_lower
+        if low_bytes is None:
+            low_bytes = self._ascii_lower = _ascii_lowered(self._text)
+        if low_bytes:
+            known = _find_anchored_word(low_bytes, form)
+            if known is not None:
+                return known
         low = self._lower
         if low is None:
             low = self._lower = self._text.lower()
@@ -317,6 +352,142 @@ def _find_ascii_word(low: bytes, form: bytes) -> bool:
             return True
         i = low.find(form, i + 1)
     return False
+
+
+_MAX_ANCHOR_HITS = 400  # hits of a form's ASCII stretch checked one by one, else str.lower()
+
+
+def _find_anchored_word(low: bytes, form: str) -> bool | None:
+    """:meth:`BookVocabulary._find_word` for a lower-case ``form`` that is not all ASCII, on
+    :func:`_ascii_lowered` bytes; ``None`` when this search would cost too much (no ASCII stretch
+    of 2+ characters in ``form``, or more than ``_MAX_ANCHOR_HITS`` hits of it).
+
+    Characters lower one to one here, and those that lower to ASCII are ASCII (and lowered in
+    ``low``), so every occurrence of ``form`` in ``text.lower()`` holds the bytes of the form's
+    longest ASCII stretch where the stretch falls. Each hit of those bytes is widened by the
+    characters of ``form`` before and after the stretch, decoded, lowered and compared; the
+    characters around it are checked as :meth:`~BookVocabulary._find_word` checks them
+    (lowering does not change whether a character is alphanumeric or a hyphen). The one
+    character that ``str.lower`` lowers by its neighbours, the capital sigma, sends the search
+    back to the lowered book.
+    """
+    stretches = _ASCII_STRETCH.findall(form)
+    anchor = max(stretches, key=len, default="")
+    if len(anchor) < 2:
+        return None
+    j = form.find(anchor)  # where it falls in form
+    after_chars = len(form) - j - len(anchor)
+    key = anchor.encode("ascii")
+    size = len(low)
+    q = low.find(key)
+    hits = 0
+    while q >= 0:
+        hits += 1
+        if hits > _MAX_ANCHOR_HITS:
+            return None
+        start = q
+        for _ in range(j):  # back over the j characters before the stretch
+            if start == 0:
+                break
+            start -= 1
+            while low[start] & 0xC0 == 0x80:  # UTF-8 continuation bytes
+                start -= 1
+        else:
+            end = q + len(key)
+            for _ in range(after_chars):  # on over the characters after it
+                if end >= size:
+                    break
+                lead = low[end]
+                end += 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            else:
+                window = low[start:end].decode("utf-8", "surrogatepass")
+                if "\u03a3" in window:
+                    return None  # capital sigma lowers by its context (final sigma): lower the book
+                if end <= size and window.lower() == form:
+                    before = _utf8_char_before(low, start) if start else " "
+                    after = _utf8_char_at(low, end) if end < size else " "
+                    if not (before.isalnum() or before in _NOT_BEFORE_WORD) and not (
+                            after.isalnum() or after in _NOT_AFTER_WORD):
+                        return True
+        q = low.find(key, q + 1)
+    return False
+
+
+_MIN_BATCH = 3  # forms from which one pass over the book beats one bytes.find per form
+_HASH_MULT = 2654435761  # Knuth's multiplicative hash: 4-byte group -> 16-bit table slot
+
+
+@cache
+def _not_ascii_alnum_bytes():
+    """A numpy table: byte -> whether it is not an ASCII letter or digit (built on first use)."""
+    import numpy as np
+
+    table = np.ones(256, dtype=bool)
+    table[np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", dtype=np.uint8)] = False
+    return table
+
+
+def _find_ascii_words(low: bytes, forms: list[bytes]) -> set[bytes]:
+    """The distinct ``forms`` (lower-case ASCII letters/digits, 4+ bytes each) for which
+    :func:`_find_ascii_word` is true, found in one pass over ``low`` (:func:`_ascii_lowered`).
+
+    Every printed occurrence of a form starts with the form's first 4 bytes, at a position
+    ``p`` whose byte before (if any) is not an ASCII letter or digit, and ends before such a
+    byte (or at the end). The book is read as little-endian 32-bit groups at each of the 4 byte
+    offsets (numpy views, no copy), so every position ``p`` with ``p + 4 <= len(low)`` starts
+    exactly one group; the groups that hash to a slot of the forms' first 4 bytes are kept,
+    then those equal to a form's first 4 bytes with a word boundary byte before and after
+    (numpy filters over the few candidates), and each survivor is checked exactly as
+    :func:`_find_ascii_word` checks a hit (the whole form; the characters before and after).
+    So the answers are those of :func:`_find_ascii_word`; the cost is about that of two
+    ``bytes.find`` that find nothing, whatever the number of forms.
+    """
+    import numpy as np
+
+    size = len(low)
+    if size < 4:
+        return set()  # no room for a form
+    by_head: dict[int, list[bytes]] = {}
+    for form in forms:
+        by_head.setdefault(int.from_bytes(form[:4], "little"), []).append(form)
+    heads = np.fromiter(by_head, np.uint32, len(by_head))
+    mult = np.uint32(_HASH_MULT)
+    table = np.zeros(1 << 16, dtype=bool)
+    table[(heads * mult) >> np.uint32(16)] = True
+    starts, values = [], []
+    for off in range(4):
+        groups = np.frombuffer(low, dtype="<u4", count=(size - off) // 4, offset=off)
+        slots = groups * mult
+        slots >>= np.uint32(16)
+        at = np.flatnonzero(table[slots])
+        values.append(groups[at])
+        starts.append(at * 4 + off)
+    pos, head_at = np.concatenate(starts), np.concatenate(values)
+    data = np.frombuffer(low, dtype=np.uint8)
+    boundary = _not_ascii_alnum_bytes()
+    word_start = boundary[data[pos - 1]]  # (pos - 1 == -1 reads the last byte: fixed below)
+    word_start[pos == 0] = True
+    pos, head_at = pos[word_start], head_at[word_start]
+    found: set[bytes] = set()
+    for head, same_head in by_head.items():
+        at = pos[head_at == head]
+        for form in same_head:
+            n = len(form)
+            cand = at[at + n <= size]
+            ends = cand + n
+            inside = ends < size
+            word_end = np.ones(len(cand), dtype=bool)
+            word_end[inside] = boundary[data[ends[inside]]]
+            for p in cand[word_end].tolist():
+                if not low.startswith(form, p):
+                    continue
+                before = _utf8_char_before(low, p) if p else " "
+                after = _utf8_char_at(low, p + n) if p + n < size else " "
+                if not (before.isalnum() or before in _NOT_BEFORE_WORD) and not (
+                        after.isalnum() or after in _NOT_AFTER_WORD):
+                    found.add(form)
+                    break
+    return found
 
 
 # ------------------------------------------------------------------------- language guess
