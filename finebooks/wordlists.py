@@ -25,6 +25,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
+from xxhash import xxh3_64_intdigest
 
 from finebooks.cache import cache_dir, write_atomically
 
@@ -56,10 +57,7 @@ def available_languages() -> frozenset[str]:
     return frozenset(langs)
 
 
-def _hash(word: bytes) -> int:
-    import xxhash
-
-    return xxhash.xxh3_64_intdigest(word)
+_hash = xxh3_64_intdigest  # of a word's UTF-8 bytes (a module name: tests swap it for a colliding one)
 
 
 class WordFrequencies:

@@ -552,10 +552,6 @@ class Dehyphenator(PageRepairer):
         if out:
             out.append(text[pos:])
             pages = "".join(out).split("\f")
-        elif page_ends:
-            # a copy: the caller's list stays as it came in (PageRepairer.repair_book takes a list
-            # whose pages are all the pages it gave for "nothing changed")
-            pages = list(pages)
         for i, _, _ in page_ends:
             decision = self._join_page_end(pages, i, lang, vocab)
             if decision is not None:

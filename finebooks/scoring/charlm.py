@@ -515,8 +515,9 @@ MODEL_VERSION = 1  # bump when training changes: cached models of another versio
 
 def cache_dir() -> Path | None:
     """Where built models are kept: ``$FINEBOOKS_CACHE/charlm`` or ``~/.cache/finebooks/charlm``."""
-    base = os.environ.get("FINEBOOKS_CACHE") or os.path.join(os.path.expanduser("~"), ".cache", "finebooks")
-    return Path(base) / "charlm"
+    from finebooks.cache import cache_dir as finebooks_cache_dir
+
+    return finebooks_cache_dir("charlm")
 
 
 def build_model(lang: str, order: int = 3) -> CharTrigramModel | None:

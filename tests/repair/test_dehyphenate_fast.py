@@ -211,8 +211,6 @@ class _ReferenceDehyphenator(Dehyphenator):
         if out:
             out.append(text[pos:])
             pages = "".join(out).split("\f")
-        else:  # (added: PageRepairer.repair_book now reads an unchanged list as "nothing changed")
-            pages = list(pages)
         for i, _, _ in page_ends:
             decision = self._join_page_end(pages, i, lang, vocab)
             if decision is not None:
