@@ -184,12 +184,6 @@ class LineUnwrapper(PageRepairer):
         self.max_line_length = max_line_length
         self.quote_starts_paragraph = quote_starts_paragraph
 
-    # ------------------------------------------------------------------ widths
-    def _width(self, lengths: list[int]) -> int:
-        """The full line width of a page: the ``width_percentile`` of its line lengths."""
-        lengths = sorted(lengths)
-        return lengths[int(self.width_percentile * (len(lengths) - 1))]
-
     def repair_pages(self, pages: list[str], doc: Document | None) -> list[str]:
         """Unwrap every page of a book at once (see :func:`_unwrap_book`); record the counts."""
         out, joined, paragraphs = _unwrap_book(self, pages)
@@ -199,33 +193,6 @@ class LineUnwrapper(PageRepairer):
             self.note(doc, "paragraphs", paragraphs)
         return out
 
-    # ------------------------------------------------------------------ one block
-    def _kept_lines(self, block: list[str], short: float) -> str | None:
-        """``"verse"`` or ``"lines"`` (title page, address, list, contents) for a block whose lines
-        are no wrapped prose and are kept, else ``None``.
-
-        The rule for one block, as :func:`_unwrap_book` applies it to all blocks of a book at once
-        (kept as the readable statement of the rule, and for the reference implementations in the
-        tests)."""
-        n = len(block)
-        if n < 3:
-            return None
-        if sum(1 for ln in block if len(ln) > self.max_line_length) * 3 >= n:
-            return "lines"  # one paragraph per line already (an e-text), not verse however capitalised
-        if n >= self.verse_min_lines:
-            capitals = len([1 for ln in block[1:]
-                            if ln[0].isupper() or (not ln[0].isalpha() and _starts_capital(ln))])
-            if capitals >= self.verse_capital_share * (n - 1):
-                return "verse"
-        very_short = short * _VERY_SHORT
-        if len([1 for ln in block if len(ln) < very_short]) >= self.short_block_share * n:
-            return "lines"
-        numbered = [ln for ln in block if ln[-1] in _NUMBER_END]  # cheap test first
-        if len(numbered) < 0.5 * n:
-            return None
-        numbered = sum(1 for ln in numbered if _ends_in_number(ln) or _is_contents_line(ln))
-        return "lines" if numbered >= 0.5 * n else None
-
 
 # ---------------------------------------------------------------------------- the fast path
 # :func:`_unwrap_book` takes, for a whole book at once, the decisions that the module docstring
@@ -234,7 +201,7 @@ class LineUnwrapper(PageRepairer):
 # are identical). Every line feature is computed for all lines together: C-level ``map`` over
 # the line strings, numpy over the UTF-32 code points of the lines (first and last characters,
 # a few places after the start or before the end), every break test is a numpy expression over
-# all pairs of neighbouring lines, and the block rule (``_kept_lines``) counts with reduceat. Only
+# all pairs of neighbouring lines, and the block rule (verse / kept lines) counts with reduceat. Only
 # the few lines that a cheap pre-check on code points cannot settle go through the helpers above
 # (regular expressions, run through ``map``). The per-line loop cost ~2 us a line, this ~0.8 us.
 
@@ -453,7 +420,7 @@ def _unwrap_book(step: LineUnwrapper, pages: list[str]) -> tuple[list[str], int,
         last = _char_classes(codes[ends])
     long_line = step.max_line_length
 
-    # ---- full line width per page (a percentile of its line lengths), as step._width
+    # ---- full line width per page: the width_percentile of its line lengths
     pct = step.width_percentile
     book_width = np.sort(n)[int(pct * (m - 1))]
     per_page = np.bincount(page, minlength=n_pages)
@@ -527,7 +494,7 @@ def _unwrap_book(step: LineUnwrapper, pages: list[str]) -> tuple[list[str], int,
     same_block = same_page & (where[1:] == where[:-1] + 1)
     block_first = np.concatenate(([0], np.flatnonzero(~same_block) + 1))
     size = np.diff(np.append(block_first, m))
-    # step._kept_lines for every block: 0 wrapped prose, 1 verse, 2 kept line by line
+    # the block rule for every block (the reference's _ref_kept): 0 wrapped prose, 1 verse, 2 kept line by line
     kind = np.zeros(len(size), np.int8)
     candidate = size >= 3
     n_long = np.add.reduceat((~not_long).astype(np.int64), block_first)

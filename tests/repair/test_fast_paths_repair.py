@@ -3,10 +3,12 @@
 ``remove_running_heads``, ``dehyphenate`` and ``unwrap_lines`` were sped up (issue 9) with
 changes that must not change a single character: inlined helpers, page-level shortcuts (no
 indent/blank-run work on pages without them), a per-book memo of dehyphenation decisions, a
-cheaper ``line_key``. The code they replaced is kept below as ``_Reference*`` classes and
-``_reference_*`` functions (copied verbatim from the previous version of each method); the tests
-run both on real Trove books (``shared_data``) and on the synthetic sample collection and
-compare text, ``metadata`` (repair counts), stats and, for dehyphenation, every decision.
+cheaper ``line_key``. The code they replaced is kept, verbatim, as the ``_Reference*`` classes of
+each stage's own fast-path tests (``test_running_heads_fast.py``, ``test_dehyphenate_fast.py``,
+``test_unwrap_fast.py``) and the ``_reference_*`` functions below; the tests here run the three
+stages chained, new and reference, on real Trove books (``shared_data``), the synthetic sample
+collection and fuzzed books, and compare text, ``metadata`` (repair counts), stats and, for
+dehyphenation, every decision.
 """
 
 from __future__ import annotations
@@ -18,219 +20,21 @@ import pytest
 from datatrove.data import Document
 
 import finebooks.repair.running_heads as rh_module
-from finebooks.repair.dehyphenate import (
-    _CANDIDATE,
-    _FIRST_PART,
-    _HYPHEN_OUT,
-    _JOIN,
-    _KEEP,
-    _SECOND_PART,
-    _WINDOW,
-    Dehyphenator,
-    _is_letter,
-)
-from finebooks.repair.lexicon import BookVocabulary, words
-from finebooks.repair.running_heads import (
-    _ITEM_MARK,
-    _NON_LETTERS,
-    _WORD_BREAK,
-    RunningHeadRemover,
-    _Cand,
-    _noisy_number,
-    parse_page_number,
-)
-from finebooks.repair.unwrap import (
-    _DIGITS,
-    _HYPHEN_END,
-    _LIST_START,
-    _OPENING_QUOTES,
-    _SUSPENSION_WORDS,
-    _VERY_SHORT,
-    LineUnwrapper,
-    _ends_sentence,
-    _is_contents_line,
-    _is_list_item,
-    _is_upper,
-    _starts_capital,
-)
+from finebooks.repair.dehyphenate import Dehyphenator
+from finebooks.repair.lexicon import words
+from finebooks.repair.running_heads import _NON_LETTERS, RunningHeadRemover
+from finebooks.repair.unwrap import LineUnwrapper
+from tests.repair.test_dehyphenate_fast import _ReferenceDehyphenator
+from tests.repair.test_running_heads_fast import _Reference as _ReferenceRunningHeadRemover
+from tests.repair.test_unwrap_fast import _Reference as _ReferenceUnwrapper
 
 TROVE_EVERY = 25  # every 25th Trove book (sorted by name): 9 books of various sizes and layouts
 
 
 # ------------------------------------------------------------------------------ references
-class _ReferenceUnwrapper(LineUnwrapper):
-    """unwrap_lines before the fast paths."""
-
-    def repair_pages(self, pages: list[str], doc: Document | None) -> list[str]:
-        split = []
-        book_lengths: list[int] = []
-        for page in pages:
-            lines, indents = [], []
-            for raw in page.split("\n"):
-                line = raw.strip()
-                if line and ("  " in line or "\t" in line):
-                    line = " ".join(line.split())
-                lines.append(line)
-                indents.append(len(raw) - len(raw.lstrip()) if raw[:1] in (" ", "\t") else 0)
-            split.append((lines, indents))
-            book_lengths.extend(len(ln) for ln in lines if ln)
-        book_width = self._width(book_lengths) if book_lengths else 0
-        out = []
-        joined = paragraphs = 0
-        for lines, indents in split:
-            text, j, p = self._unwrap_page(lines, indents, book_width)
-            out.append(text)
-            joined += j
-            paragraphs += p
-        if joined:
-            self.note(doc, "lines_joined", joined)
-        if paragraphs:
-            self.note(doc, "paragraphs", paragraphs)
-        return out
-
-    # ------------------------------------------------------------------ one page
-    def _unwrap_page(self, lines: list[str], indents: list[int], book_width: int) -> tuple[str, int, int]:
-        lengths = [len(ln) for ln in lines if ln]
-        if not lengths:
-            return "", 0, 0
-        if max(lengths) > self.max_line_length:  # paragraphs on one line: not print lines
-            lengths = [n for n in lengths if n <= self.max_line_length] or lengths
-        width = self._width(lengths) if len(lengths) >= self.min_page_lines else max(book_width, max(lengths))
-        short = self.short_line_ratio * width
-        paragraphs: list[str] = []
-        n_joined = 0
-        start = None
-        for i in range(len(lines) + 1):
-            if i < len(lines) and lines[i]:
-                if start is None:
-                    start = i
-                continue
-            if start is not None:
-                n_joined += self._unwrap_block(lines[start:i], indents[start:i], short, paragraphs)
-                start = None
-        return "\n\n".join(paragraphs), n_joined, len(paragraphs)
-
-    def _unwrap_block(self, block: list[str], indents: list[int], short: float, paragraphs: list[str]) -> int:
-        kept = self._kept_lines(block, short)
-        if kept == "verse":
-            paragraphs.append(self.kept_line_separator.join(block))
-            return 0
-        if kept == "lines":
-            paragraphs.extend(block)
-            return 0
-        very_short = short * _VERY_SHORT
-        long_line = self.max_line_length
-        parts = [block[0]]
-        n_joined = 0
-        prev = block[0]
-        prev_upper = _is_upper(prev)
-        for k in range(1, len(block)):
-            line = block[k]
-            upper = _is_upper(line)
-            if (
-                len(prev) > long_line or len(line) > long_line  # already a paragraph per line
-                or upper != prev_upper  # a heading in capitals starts or ends
-                or (prev[-1] in _DIGITS and _is_contents_line(prev))
-                or ((line[0] in _LIST_START or ")" in line[:6] or "." in line[:6]) and _is_list_item(line))
-                or (len(prev) < short and (
-                    _ends_sentence(prev)
-                    # a capital after a short line: a heading or title-page line ("BY", "THE
-                    # MERCHANT"), not any short line (German capitalises nouns; a line that gave
-                    # its last word to a dehyphenated break above is short too)
-                    or (_starts_capital(line) and (len(prev) < very_short or prev_upper))))
-                or (indents[k] > indents[k - 1] + 1 and _ends_sentence(prev))
-                or (self.quote_starts_paragraph and line[0] in _OPENING_QUOTES and _ends_sentence(prev))
-            ):
-                paragraphs.append("".join(parts))
-                parts = [line]
-            else:
-                n_joined += 1
-                if len(prev) > 1 and prev[-1] in _HYPHEN_END and prev[-2].isalpha() \
-                        and line.split(None, 1)[0].lower() not in _SUSPENSION_WORDS:
-                    parts.append(line)  # "well-" + "known", "word—" + "word"
-                else:
-                    parts.append(" ")
-                    parts.append(line)
-            prev, prev_upper = line, upper
-        paragraphs.append("".join(parts))
-        return n_joined
-
-
-class _ReferenceDehyphenator(Dehyphenator):
-    """dehyphenate before the fast paths (no decision memo, _is_letter called)."""
-
-    def repair_pages(self, pages: list[str], doc: Document | None) -> list[str]:
-        text = "\f".join(pages)
-        vocab = BookVocabulary(text) if self.use_book_vocabulary else None
-
-        # --- find the breaks within pages (page breaks are \f, never matched) and at page ends
-        found = []
-        pos = 0
-        for m in _CANDIDATE.finditer(text):
-            s = m.start()
-            if s <= pos or not _is_letter(text[s - 1]):
-                continue
-            window = text[max(pos, s - _WINDOW):s]
-            parts = window.rsplit(None, 1)
-            token = parts[-1] if parts else ""
-            cut = s - len(window)
-            if len(token) == len(window) and cut > pos and not text[cut - 1].isspace():
-                continue  # a "word" longer than the window: not text
-            first = _FIRST_PART.fullmatch(token)
-            second = _SECOND_PART.match(m.group(1))
-            if first is None or second is None:
-                continue
-            found.append((m, first["word"], second.group()))
-        page_ends = self._page_ends(pages) if self.join_across_pages and len(pages) > 1 else []
-        if not found and not page_ends:
-            return pages
-        lang = self.book_language(doc, text)
-        counts = {_JOIN: 0, _KEEP: 0, "page": 0}
-
-        # --- within pages
-        out: list[str] = []
-        pos = 0
-        for m, word, second in found:
-            s, end = m.start(), m.end()
-            nxt = text[end:end + 1]
-            hyphen = text[s]
-            rest = bool(nxt) and nxt not in "\n\f\r"
-            decision = self.decide(word, second, hyphen, lang, vocab, rest_of_line=rest)
-            if self.trace is not None:
-                page_start = text.rfind("\f", 0, s) + 1
-                self.trace.append(
-                    (text.count("\f", 0, s), text.count("\n", page_start, s), word, second, decision))
-            if decision is None:
-                continue
-            counts[decision] += 1
-            out.append(text[pos:s])
-            if decision == _KEEP:
-                out.append(_HYPHEN_OUT.get(hyphen, hyphen))
-            out.append(m.group(1))
-            if rest:
-                out.append("\n")  # the rest of the second line stays on its line
-            pos = end
-        if out:
-            out.append(text[pos:])
-            pages = "".join(out).split("\f")
-
-        # --- across pages
-        for i, _, _ in page_ends:
-            decision = self._join_page_end(pages, i, lang, vocab)
-            if decision is not None:
-                counts[decision] += 1
-                counts["page"] += 1
-
-        if counts[_JOIN]:
-            self.note(doc, "joined", counts[_JOIN])
-        if counts[_KEEP]:
-            self.note(doc, "kept_hyphen", counts[_KEEP])
-        if counts["page"]:
-            self.note(doc, "page_joins", counts["page"])
-        return pages
-
-
-# running heads: _candidates before the cheap end-of-line test, with the old line_key and _grams
+# The stage references (the code each stage had before its fast paths, verbatim) live beside the
+# fast-path tests of each stage; this file runs the three stages chained on whole books.
+# running heads: line_key and _grams as they were before the first fast path
 def _reference_line_key(line: str) -> str:
     """The matching key of a line: lower case, no digits / roman numerals / punctuation."""
     # tokens of one or two letters are too weak to match on, and are often a page number that
@@ -241,55 +45,6 @@ def _reference_line_key(line: str) -> str:
 def _reference_grams(key: str) -> frozenset[str]:
     s = f" {key} "
     return frozenset(s[i : i + 3] for i in range(len(s) - 2))
-
-
-class _ReferenceRunningHeadRemover(RunningHeadRemover):
-    """remove_running_heads before the fast paths (module functions patched while it runs)."""
-
-    def _candidates(self, pages: list[str]) -> tuple[list[_Cand], list[tuple[list[_Cand], list[_Cand]]]]:
-        k = self.max_lines_from_edge
-        cands: list[_Cand] = []
-        by_page: list[tuple[list[_Cand], list[_Cand]]] = []
-        for p, page in enumerate(pages):
-            if not page.strip():
-                by_page.append(([], []))
-                continue
-            lines = page.split("\n")
-            top: list[int] = []
-            for i, ln in enumerate(lines):
-                if ln.strip():
-                    top.append(i)
-                    if len(top) == k:
-                        break
-            bottom: list[int] = []
-            for i in range(len(lines) - 1, -1, -1):
-                if lines[i].strip():
-                    bottom.append(i)
-                    if len(bottom) == k:
-                        break
-            # a line within reach of both edges belongs to the nearer one (ties: top)
-            top_c, bot_c = [], []
-            for r, i in enumerate(top):
-                if i in bottom and bottom.index(i) < r:
-                    continue
-                top_c.append(_Cand(p, i, 0, r, lines[i]))
-            for r, i in enumerate(bottom):
-                if i in top and top.index(i) <= r:
-                    continue
-                bot_c.append(_Cand(p, i, 1, r, lines[i]))
-            by_page.append((top_c, bot_c))
-            cands.extend(top_c)
-            cands.extend(bot_c)
-        for c in cands:
-            c.number = parse_page_number(c.text)
-            if c.number is None:
-                c.noisy = _noisy_number(c.text)
-                # a footnote or a numbered item ("1. Reisen auf den ...", "* See ...") is text,
-                # however often it cites the same source; so is a line broken by a hyphen
-                if (len(c.text) <= self.max_head_chars and not _ITEM_MARK.match(c.text)
-                        and not _WORD_BREAK.search(c.text)):
-                    c.key = _reference_line_key(c.text)
-        return cands, by_page
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -312,16 +67,12 @@ def _assert_same(new_step, ref_step, books) -> list[tuple[str, str, dict]]:
     return [(text, book_id, meta) for (text, meta), (_, book_id, _) in zip(new, books)]
 
 
-def _check_chain(books, monkeypatch) -> None:
+def _check_chain(books) -> None:
     """remove_running_heads -> dehyphenate -> unwrap_lines, each against its reference."""
     assert books
-    # remove_running_heads: the reference runs with the old module functions
-    new_heads = RunningHeadRemover()
-    new_out, new_stats = _run(new_heads, books)
-    with monkeypatch.context() as m:
-        m.setattr(rh_module, "line_key", _reference_line_key)
-        m.setattr(rh_module, "_grams", _reference_grams)
-        ref_out, ref_stats = _run(_ReferenceRunningHeadRemover(), books)
+    # remove_running_heads
+    new_out, new_stats = _run(RunningHeadRemover(), books)
+    ref_out, ref_stats = _run(_ReferenceRunningHeadRemover(), books)
     assert new_out == ref_out and new_stats == ref_stats
     books = [(text, book_id, meta) for (text, meta), (_, book_id, _) in zip(new_out, books)]
     # dehyphenate: the same text and counts, and the same decision for every break
@@ -362,7 +113,7 @@ def test_lexicon_shares_one_word_list_with_normalise():
         assert lexicon._frequencies("en").get(word) == ref.get(word), word
 
 
-def test_fast_paths_match_reference_on_trove_books(shared_data, monkeypatch):
+def test_fast_paths_match_reference_on_trove_books(shared_data):
     from finebooks.readers.text import TroveTextReader
 
     folder = shared_data / "raw_ocr" / "trove_nla_books"
@@ -377,10 +128,10 @@ def test_fast_paths_match_reference_on_trove_books(shared_data, monkeypatch):
     # one book read as German, one as Latin (no lexicon): other lexicons and the book-only path
     books.append((books[0][0], "as-de", {"language": "de"}))
     books.append((books[1][0], "as-la", {"language": "la"}))
-    _check_chain(books, monkeypatch)
+    _check_chain(books)
 
 
-def test_fast_paths_match_reference_on_sample_collection(tmp_path, monkeypatch):
+def test_fast_paths_match_reference_on_sample_collection(tmp_path):
     from finebooks.engine import build_readers
     from finebooks.recipe import load_recipe
     from finebooks.sample import make_sample
@@ -395,7 +146,7 @@ def test_fast_paths_match_reference_on_sample_collection(tmp_path, monkeypatch):
         with contextlib.suppress(Exception):
             reader.exclusion_writer.close()
     assert len(books) >= 30
-    _check_chain(books, monkeypatch)
+    _check_chain(books)
 
 
 def _fuzz_books(n_books: int = 40, seed: int = 9) -> list[tuple[str, str, dict]]:
@@ -448,5 +199,5 @@ def _fuzz_books(n_books: int = 40, seed: int = 9) -> list[tuple[str, str, dict]]
     return books
 
 
-def test_fast_paths_match_reference_on_synthetic_edge_cases(monkeypatch):
-    _check_chain(_fuzz_books(), monkeypatch)
+def test_fast_paths_match_reference_on_synthetic_edge_cases():
+    _check_chain(_fuzz_books())
